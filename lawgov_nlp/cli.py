@@ -1,0 +1,145 @@
+"""The ``lawgov`` command line. Heavy libraries load inside the commands that need them."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(
+    name="lawgov",
+    help="Read, segment and tag Chinese local governments' rule-of-law reports (法治政府建设报告).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+class SplitFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    text = "text"
+
+
+SPLIT_FIELDS = ["doc", "index", "start", "end", "section", "is_heading", "heading_level", "paragraph", "text"]
+
+
+@app.command()
+def split(
+    paths: List[str] = typer.Argument(..., help="Report files, folders or glob patterns (.txt .html .docx .pdf)."),
+    format: SplitFormat = typer.Option(SplitFormat.jsonl, "--format", "-f", help="Output format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
+    encoding: Optional[str] = typer.Option(None, help="Force a text encoding instead of detecting it."),
+    max_mb: Optional[float] = typer.Option(None, help="Refuse files larger than this many MB (default 20)."),
+    simplified: bool = typer.Option(False, "--simplified", help="Add a simplified-script copy of each sentence."),
+) -> None:
+    """Split reports into sentences with offsets, heading levels and section paths.
+
+    Files that cannot be read are reported on stderr (name and reason) and
+    skipped; the exit status is 1 when any file failed.
+    """
+    from .errors import ReadError
+    from .io import atomic_write, collect_inputs
+    from .reading import read_file
+    from .textutil import to_simplified
+
+    files, problems = collect_inputs(paths)
+    failed = len(problems)
+    for p in problems:
+        _err(f"error: {p.path}: {p.reason}")
+    out_fh = None
+    ctx = atomic_write(output) if output else None
+    try:
+        out_fh = ctx.__enter__() if ctx else sys.stdout
+        writer = None
+        if format is SplitFormat.csv:
+            fields = SPLIT_FIELDS + (["simplified"] if simplified else [])
+            writer = csv.DictWriter(out_fh, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+        for f in files:
+            try:
+                doc = read_file(f, encoding=encoding, max_bytes=int(max_mb * 1e6) if max_mb else None)
+            except ReadError as e:
+                failed += 1
+                _err(f"error: {e.path}: {e.reason}")
+                continue
+            info = f"{f}: {doc.format}, encoding {doc.encoding or '-'}, script {doc.script}, " \
+                   f"{len(doc.sentences)} sentences, {len(doc.headings)} headings, {len(doc.chrome)} chrome lines"
+            if doc.suspicious:
+                first = ", ".join(f"{s.start}-{s.end} {s.kind}" for s in doc.suspicious[:5])
+                info += f", {len(doc.suspicious)} garbled spans ({first}{' …' if len(doc.suspicious) > 5 else ''})"
+            _err(info)
+            for s in doc.sentences:
+                rec = {"doc": str(f), **s.to_dict()}
+                if simplified:
+                    rec["simplified"] = to_simplified(s.text)
+                if format is SplitFormat.jsonl:
+                    out_fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                elif format is SplitFormat.csv:
+                    rec["section"] = " / ".join(rec["section"])
+                    writer.writerow({k: rec.get(k) for k in writer.fieldnames})
+                else:
+                    mark = f"H{s.heading_level}" if s.is_heading else "  "
+                    sec = " / ".join(x[:12] for x in s.section)
+                    out_fh.write(f"{mark} [{s.start}:{s.end}] {sec + ' | ' if sec else ''}{s.text}\n")
+        if ctx:
+            ctx.__exit__(None, None, None)
+            ctx = None
+    except BaseException:
+        if ctx:
+            ctx.__exit__(*sys.exc_info())
+        raise
+    if failed:
+        _err(f"{failed} of {len(files) + len(problems)} input(s) failed")
+        raise typer.Exit(1)
+
+
+@app.command()
+def scheme(
+    path: Optional[str] = typer.Argument(None, help="Scheme file or shipped name (default: zh-2021)."),
+) -> None:
+    """Validate a label-scheme file and list its dimensions and roles."""
+    from .errors import SchemeError
+    from .scheme import load_scheme
+
+    try:
+        sc = load_scheme(path)
+    except SchemeError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(1)
+    typer.echo(f"{sc.name} (v{sc.version}) from {sc.path}")
+    typer.echo("dimensions:")
+    for d in sc.dimensions:
+        typer.echo(f"  {d.code:<12} {d.name}  ({len(d.cues)} cue words)")
+    typer.echo("roles:")
+    for r in sc.roles:
+        typer.echo(f"  {r.code:<12} {r.name}")
+
+
+def _mount_subcommands() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("lawgov_nlp.cli_base") is None:  # TEMP until base lands
+        return
+    from . import cli_base
+
+    app.add_typer(cli_base.app, name="base", help="Build the bundled base encoder (offline).")
+
+
+_mount_subcommands()
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Character-level helpers: script detection and conversion, mojibake spans, page chrome lines.
+
+All pure functions on ``str``; OpenCC tables load on first use.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+# --------------------------------------------------------------------------- script
+@lru_cache(maxsize=1)
+def _script_tables() -> tuple[frozenset[str], frozenset[str]]:
+    """(traditional-only characters, simplified-only characters) from OpenCC's character tables."""
+    import os
+
+    import opencc
+
+    base = os.path.join(os.path.dirname(opencc.__file__), "dictionary")
+
+    def read(name: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        with open(os.path.join(base, name), encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 2 and len(parts[0]) == 1:
+                    out[parts[0]] = parts[1].split()
+        return out
+
+    t2s = read("TSCharacters.txt")
+    s2t = read("STCharacters.txt")
+    trad = frozenset(t for t, ss in t2s.items() if t not in ss and t not in s2t)
+    simp = frozenset(s for s, ts in s2t.items() if s not in ts and s not in t2s)
+    return trad, simp
+
+
+def detect_script(text: str, sample: int = 200_000) -> str:
+    """'traditional', 'simplified', 'mixed' or 'none' (no Chinese characters)."""
+    trad, simp = _script_tables()
+    t = s = 0
+    for ch in text[:sample]:
+        if ch in trad:
+            t += 1
+        elif ch in simp:
+            s += 1
+    if t == 0 and s == 0:
+        return "none" if not _CJK_RE.search(text[:sample]) else "simplified"
+    if t >= 4 * s:
+        return "traditional"
+    if s >= 4 * t:
+        return "simplified"
+    return "mixed"
+
+
+@lru_cache(maxsize=4)
+def _converter(config: str):
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    """Simplified-script copy of ``text`` (OpenCC t2s). The original is never modified."""
+    trad, _ = _script_tables()
+    if not any(ch in trad for ch in text):
+        return text
+    return _converter("t2s").convert(text)
+
+
+def to_traditional(text: str, config: str = "s2tw") -> str:
+    """Traditional-script copy of ``text`` (OpenCC, Taiwan standard characters by default)."""
+    return _converter(config).convert(text)
+
+
+# --------------------------------------------------------------------------- mojibake
+@dataclass(frozen=True)
+class Span:
+    """A flagged span of the text: ``text[start:end]``, what kind and a short reason."""
+
+    start: int
+    end: int
+    kind: str
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "kind": self.kind, "text": self.text}
+
+
+_MOJIBAKE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("replacement-char", re.compile("\ufffd+")),
+    ("kunkao", re.compile("(?:锟斤拷|锟|斤拷)+")),
+    ("debug-fill", re.compile("(?:烫){2,}|(?:屯){3,}")),
+    ("private-use", re.compile("[\ue000-\uf8ff]+")),
+    ("c1-control", re.compile("[\x80-\x9f]+")),
+    # UTF-8 read as Latin-1 / cp1252: Ã© æ³• ...
+    ("latin1-utf8", re.compile("(?:[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2026\u2030\u2039\u203a\u20ac\u2122]){2,}")),
+    # "?" eaten-character marks between Chinese characters: 法?,F將, 政?府
+    ("question-mark", re.compile(r"(?<=[\u4e00-\u9fff])\?[\x21-\x7e]{0,3}(?=[\u4e00-\u9fff])")),
+]
+
+
+def find_mojibake(text: str) -> list[Span]:
+    """Suspicious spans (garbled characters) with offsets; never raises."""
+    spans: list[Span] = []
+    for kind, pat in _MOJIBAKE_PATTERNS:
+        for m in pat.finditer(text):
+            spans.append(Span(m.start(), m.end(), kind, m.group()))
+    spans.sort(key=lambda s: (s.start, s.end))
+    return spans
+
+
+# --------------------------------------------------------------------------- page chrome
+_CHROME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("breadcrumb", re.compile(r"^(?:您)?(?:当前|现在)?(?:所在|所处)?(?:的)?位置\s*[:：]|^当前位置|^首页\s*(?:[>＞»/\\|]|-&gt;|->)")),
+    ("breadcrumb", re.compile(r"^[^。，,；;]{1,12}(?:\s*(?:>|＞|»|->|→)\s*[^。，,；;>＞»→]{1,16}){2,}$")),
+    ("meta", re.compile(r"(?:^|\s)(?:信息)?来源\s*[:：]|发布(?:时间|日期)\s*[:：]|(?:^|\s)时间\s*[:：]\s*\d{4}|(?:浏览|阅读|访问|点击)(?:次数|量|数)\s*[:：]|(?:^|\s)作者\s*[:：]|(?:^|\s)编辑\s*[:：]|(?:^|\s)责任编辑\s*[:：]|(?:^|\s)索引号\s*[:：]|(?:^|\s)发文机关\s*[:：]|(?:^|\s)主题分类\s*[:：]|(?:^|\s)成文日期\s*[:：]|(?:^|\s)公开方式\s*[:：]")),
+    ("tools", re.compile(r"字体\s*[:：]?\s*[【\[]?\s*大\s*中\s*小|【\s*(?:大|中|小)\s*】|打印本页|【?\s*打印\s*】?\s*【?\s*关闭\s*】?$|关闭(?:窗口|本页)|返回顶部|分享到|扫一扫|在手机上查看|收藏本页|加入收藏|【\s*(?:打印|关闭|收藏|返回)\s*】|^(?:打印|关闭|返回|分享|收藏)(?:\s+(?:打印|关闭|返回|分享|收藏))*$")),
+    ("footer", re.compile(r"网站标识码|(?:ICP|icp)\s*备|备案号|公网安备|主办单位\s*[:：]|承办单位\s*[:：]|技术支持\s*[:：]|维护单位\s*[:：]|版权所有|Copyright|©|网站地图|联系我们|建议使用.{0,20}浏览器|最佳分辨率|^(?:联系电话|地址|邮编)\s*[:：]")),
+    ("marker", re.compile(r"^(?:头部|底部|footer底部|footer|header|页头|页脚|页尾|导航|顶部)$", re.IGNORECASE)),
+    ("page-number", re.compile(r"^[-—–－\s]*\d{1,4}[-—–－\s]*$|^第\s*\d+\s*页\s*(?:[，,/]?\s*共\s*\d+\s*页)?$")),
+    ("nav", re.compile(r"^(?:[\u4e00-\u9fff]{2,6}(?:\s*[|｜丨/]\s*|\s{2,})){3,}[\u4e00-\u9fff]{2,6}$")),
+]
+_ORG_END = re.compile(r"(?:政府|局|委员会|委|办公室|办事处|中心|院|厅|部|队|所|站|会)$")
+_SHORT_NAV = re.compile(r"^[\u4e00-\u9fffA-Za-z\s]{1,6}$")
+
+
+def chrome_kind(line: str) -> str | None:
+    """The kind of page chrome a single line is, or None for report text."""
+    s = line.strip()
+    if not s:
+        return None
+    # a real sentence that merely mentions 来源 or 版权 is long and punctuated like prose
+    long_prose = len(s) > 60 and sum(s.count(c) for c in "，,。；") >= 2
+    for kind, pat in _CHROME_PATTERNS:
+        if pat.search(s):
+            if long_prose and kind in ("meta", "footer", "tools"):
+                continue
+            return kind
+    return None
+
+
+def find_chrome(text: str, max_edge_lines: int = 40) -> list[Span]:
+    """Page-chrome lines (navigation, 来源/发布时间, print/close links, footers) as spans.
+
+    A line is chrome when it matches a chrome pattern anywhere in the text, or
+    when it is a short navigation item (``首页``, ``政务公开``) standing among
+    chrome lines at the top or bottom of the page.
+    """
+    lines: list[tuple[int, int, str]] = []
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85")
+        lines.append((pos, pos + len(body), body))
+        pos += len(raw)
+    kinds = [chrome_kind(b) for _, _, b in lines]
+
+    def is_short_nav(body: str) -> bool:
+        s = body.strip()
+        return bool(_SHORT_NAV.match(s)) and not _ORG_END.search(s) and not re.search(r"\d", s)
+
+    # top block: short navigation items before the first chrome-free prose line, if chrome is there
+    top = [i for i in range(min(len(lines), max_edge_lines)) if kinds[i] is not None]
+    if top:
+        last_top = max(top)
+        for i in range(0, last_top):
+            if kinds[i] is None and lines[i][2].strip() and is_short_nav(lines[i][2]):
+                kinds[i] = "nav"
+    # bottom block: short items among the footer lines
+    bottom = [i for i in range(max(0, len(lines) - max_edge_lines), len(lines)) if kinds[i] == "footer"]
+    if bottom:
+        first_footer = min(bottom)
+        for i in range(first_footer, len(lines)):
+            if kinds[i] is None and lines[i][2].strip() and is_short_nav(lines[i][2]):
+                kinds[i] = "nav"
+    spans = []
+    for (a, b, body), k in zip(lines, kinds):
+        if k is not None:
+            spans.append(Span(a, b, k, body))
+    return spans
