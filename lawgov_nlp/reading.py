@@ -25,7 +25,7 @@ from .textutil import Span, detect_script, find_chrome, find_mojibake, to_simpli
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".csv", ""}
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml", ".mht"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES - {"", ".csv"} | HTML_SUFFIXES | {".docx", ".pdf"}
-DEFAULT_MAX_BYTES = int(os.environ.get("LAWGOV_MAX_BYTES", 20 * 1024 * 1024))
+DEFAULT_MAX_BYTES = int(os.environ.get("LAWGOV_MAX_BYTES", 20_000_000))
 
 
 @dataclass
@@ -202,12 +202,12 @@ def decode_bytes(data: bytes, encoding: str | None = None, path: str | None = No
             t = data.decode(enc, errors="replace")
             bad = t.count("\ufffd")
             # a few broken bytes (a truncated file, a stray byte) are tolerated, many are not
-            if bad <= max(2, len(t) // 2000):
+            if bad <= max(8, len(t) // 200):
                 scored.append((_plausibility(t) - 0.01 * bad, bad, enc, t))
     # mostly-valid UTF-8 with a few broken sequences
     t8 = data.decode("utf-8", errors="replace")
     bad8 = t8.count("\ufffd")
-    if bad8 <= max(2, len(t8) // 2000):
+    if bad8 <= max(8, len(t8) // 200):
         scored.append((_plausibility(t8) - 0.01 * bad8 + 0.05, bad8, "utf-8", t8))
     if scored:
         scored.sort(key=lambda x: (-x[0], x[1]))

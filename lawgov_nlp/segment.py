@@ -56,6 +56,7 @@ _CLOSERS = {v: k for k, v in _OPEN_CLOSE.items()}
 _SYMMETRIC = {'"'}
 # Closing marks that belong to the sentence they follow ("……。”").
 _TRAILING = set("”’」』》〉）)】]〕\"'")
+_QUOTE_CLOSERS = set("”’」』\"")
 _SPECIAL_RE = re.compile(r"[" + re.escape("".join(_OPEN_CLOSE) + "".join(_CLOSERS) + '"' + TERMINATORS) + r"]")
 # Enumeration markers that open a new item inside a paragraph, when they follow punctuation.
 _ENUM_RE = re.compile(
@@ -163,6 +164,8 @@ def _cut_points(line: str, base: int) -> list[int]:
             cuts.append(base + m.start())
     # a closing quote/bracket that ends with a terminator just inside it: "……。”然后"
     for a, b in protected:
+        if line[b - base] not in _QUOTE_CLOSERS:
+            continue
         if b - 1 >= base and line[b - 1 - base] in TERMINATORS and b + 1 < base + n:
             if not inside(b):
                 cuts.append(b + 1)

@@ -96,7 +96,7 @@ _MOJIBAKE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("private-use", re.compile("[\ue000-\uf8ff]+")),
     ("c1-control", re.compile("[\x80-\x9f]+")),
     # UTF-8 read as Latin-1 / cp1252: Ã© æ³• ...
-    ("latin1-utf8", re.compile("(?:[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2026\u2030\u2039\u203a\u20ac\u2122]){2,}")),
+    ("latin1-utf8", re.compile("(?:[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2026\u2030\u2039\u203a\u20ac\u2122]{1,2}){2,}")),
     # "?" eaten-character marks between Chinese characters: 法?,F將, 政?府
     ("question-mark", re.compile(r"(?<=[\u4e00-\u9fff])\?[\x21-\x7e]{0,3}(?=[\u4e00-\u9fff])")),
 ]
