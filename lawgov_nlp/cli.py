@@ -127,6 +127,9 @@ def scheme(
 def _mount_subcommands() -> None:
     import importlib.util
 
+    from . import cli_data
+
+    app.add_typer(cli_data.app, name="data")
     if importlib.util.find_spec("lawgov_nlp.cli_base") is None:  # TEMP until base lands
         return
     from . import cli_base
