@@ -41,7 +41,6 @@ DOCS_OUT = ROOT / "training" / "corpus" / "docs"
 DATA_OUT = ROOT / "training" / "data"
 
 SEED = 20240601
-SPLIT_SHARES = {"dev": 0.15, "test": 0.15}
 DUP_THRESHOLD = 0.6      # character 3-gram Jaccard on normalised text
 DUP_MIN_CHARS = 15       # shorter lines (headings, 牵头单位/完成时限 lines) are formulaic by genre
 MOJIBAKE_DOCS = ("w4_county_annual_2020", "w6_county_annual_2022_web")
@@ -213,29 +212,24 @@ def near_duplicates(records: list[dict], threshold: float = DUP_THRESHOLD, min_c
 
 
 def stratified_split(docs: dict[str, dict], seed: int = SEED) -> dict[str, str]:
-    """doc_id → split, by document, stratified by (genre group, script); deterministic for a seed."""
+    """doc_id → split, by document, stratified by script and genre group; deterministic for a seed.
+
+    Documents are ordered by stratum (script, then genre group; shuffled with the seed
+    inside each stratum) and dealt out in a repeating pattern of seven — one to test,
+    one to dev, five to train — so every stratum of seven or more documents, and every
+    run of seven consecutive ones, reaches each split (about 15% / 15% / 70%).
+    """
     strata: dict[tuple, list[str]] = collections.defaultdict(list)
     for doc_id, h in sorted(docs.items()):
-        strata[(GENRE_GROUP[h["genre"]], h["script"])].append(doc_id)
+        strata[(h["script"], GENRE_GROUP[h["genre"]])].append(doc_id)
     rng = random.Random(seed)
-    assign: dict[str, str] = {}
-    carry = {"dev": 0.0, "test": 0.0}
+    ordered: list[str] = []
     for key in sorted(strata):
         ids = strata[key][:]
         rng.shuffle(ids)
-        for i, doc_id in enumerate(ids):
-            # fill dev/test by accumulated quota so small strata still contribute across the whole corpus
-            carry["dev"] += SPLIT_SHARES["dev"]
-            carry["test"] += SPLIT_SHARES["test"]
-            if carry["test"] >= 1.0:
-                assign[doc_id] = "test"
-                carry["test"] -= 1.0
-            elif carry["dev"] >= 1.0:
-                assign[doc_id] = "dev"
-                carry["dev"] -= 1.0
-            else:
-                assign[doc_id] = "train"
-    return assign
+        ordered.extend(ids)
+    pattern = {3: "test", 6: "dev"}
+    return {doc_id: pattern.get(i % 7, "train") for i, doc_id in enumerate(ordered)}
 
 
 def load_adjudication() -> dict[tuple[str, str], dict]:
