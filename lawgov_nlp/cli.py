@@ -124,6 +124,137 @@ def scheme(
         typer.echo(f"  {r.code:<12} {r.name}")
 
 
+class TagFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def _format_from_path(path: Path, given: Optional["TagFormat"]) -> "TagFormat":
+    if given:
+        return given
+    ext = path.suffix.lower().lstrip(".")
+    if ext in ("jsonl", "csv", "xlsx"):
+        return TagFormat(ext)
+    if ext == "json":
+        return TagFormat.jsonl
+    raise typer.BadParameter(f"cannot tell the output format from {path.name!r}; use .jsonl, .csv or .xlsx or --format")
+
+
+@app.command()
+def tag(
+    paths: List[str] = typer.Argument(..., help="Report files, folders or glob patterns (.txt .html .docx .pdf)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file: .jsonl, .csv or .xlsx (written atomically)."),
+    format: Optional[TagFormat] = typer.Option(None, "--format", "-f", help="Output format (default: from the extension)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model directory (default: the shipped model)."),
+    fast: bool = typer.Option(False, "--fast/--no-fast", help="int8 dynamic quantization (faster on CPU)."),
+    resume: bool = typer.Option(False, "--resume", help="Keep documents already in OUTPUT and tag only the others."),
+    batch_size: int = typer.Option(32, help="Sentences per forward pass."),
+    threads: Optional[int] = typer.Option(None, help="CPU threads (default: the cores this process may use, at most 8)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on stderr."),
+) -> None:
+    """Tag every sentence of the reports with its dimension and role.
+
+    One row per sentence: document, offsets, section path, text, dimension (with all
+    per-class probabilities), secondary dimensions, role, is_problem and its
+    probability. Unreadable files are reported (name, reason) and skipped; the exit
+    status is 1 when any input failed. On Ctrl-C the documents finished so far are
+    written (atomically) and `--resume` continues from there.
+    """
+    from .io import collect_inputs
+    from .tagging_io import read_rows, write_rows
+    from .tagger import Tagger
+
+    fmt = _format_from_path(output, format)
+    files, problems = collect_inputs(paths)
+    failed = len(problems)
+    for p in problems:
+        _err(f"error: {p.path}: {p.reason}")
+    rows: list[dict] = []
+    done: set[str] = set()
+    if resume and output.exists():
+        rows = read_rows(output, fmt.value)
+        done = {r.get("path") for r in rows}
+        before = len(files)
+        files = [f for f in files if str(f) not in done]
+        _err(f"resume: {len(done)} document(s) already in {output}; {before - len(files)} skipped, {len(files)} to tag")
+    try:
+        tagger = Tagger.load(model, fast=fast, batch_size=batch_size, threads=threads)
+    except Exception as e:  # noqa: BLE001 - any load failure is reported plainly
+        _err(f"error: cannot load the model{' ' + str(model) if model else ''}: {e}")
+        raise typer.Exit(2)
+    from tqdm.auto import tqdm
+
+    from .errors import ReadError
+    from .reading import read_file
+
+    fbar = tqdm(total=len(files), desc="files", unit="file", disable=not progress, position=0)
+    sbar = tqdm(desc="sentences", unit="sent", disable=not progress, position=1)
+    interrupted = False
+    try:
+        chunk: list = []
+
+        def flush() -> None:
+            if not chunk:
+                return
+            for d in tagger.tag_documents(chunk, progress=sbar.update):
+                for r in d.to_records():
+                    r["path"] = d.path
+                    rows.append(r)
+            fbar.update(len(chunk))
+            chunk.clear()
+            write_rows(rows, output, fmt.value)  # finished documents are safe on disk after each chunk
+
+        for f in files:
+            try:
+                doc = read_file(f)
+            except ReadError as e:
+                failed += 1
+                fbar.update(1)
+                _err(f"error: {e.path}: {e.reason}")
+                continue
+            if doc.suspicious:
+                _err(f"warning: {f}: {len(doc.suspicious)} garbled span(s), e.g. offset {doc.suspicious[0].start}")
+            chunk.append(doc)
+            if len(chunk) >= 8:
+                flush()
+        flush()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        fbar.close()
+        sbar.close()
+    write_rows(rows, output, fmt.value)
+    n_docs = len({r["path"] for r in rows})
+    _err(f"{output}: {len(rows)} sentences from {n_docs} document(s)")
+    if interrupted:
+        _err("interrupted: finished documents are saved; run again with --resume to continue")
+        raise typer.Exit(130)
+    if failed:
+        _err(f"{failed} input(s) failed")
+        raise typer.Exit(1)
+
+
+@app.command()
+def train(
+    config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/train/default.yaml."),
+    output_dir: Optional[Path] = typer.Option(None, help="Override output_dir of the config."),
+    fresh: bool = typer.Option(False, "--fresh", help="Ignore an existing checkpoint and start over."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Fine-tune a tagger as the config says (resumes from its last checkpoint if interrupted)."""
+    from .errors import LawgovError
+    from .train import TrainConfig
+    from .train import train as run
+
+    try:
+        cfg = TrainConfig.from_yaml(config, {"output_dir": str(output_dir)} if output_dir else None)
+        run(cfg, resume=not fresh, log=typer.echo, progress=progress)
+    except LawgovError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(1)
+
+
 def _mount_subcommands() -> None:
     import importlib.util
 

@@ -17,3 +17,4 @@ def samples() -> list[Path]:
 @pytest.fixture(scope="session")
 def sample_texts(samples) -> dict[str, str]:
     return {p.stem: p.read_text(encoding="utf-8") for p in samples}
+import sys, os; sys.path.insert(0, os.path.dirname(__file__))
