@@ -256,15 +256,9 @@ def train(
 
 
 def _mount_subcommands() -> None:
-    import importlib.util
-
-    from . import cli_data
+    from . import cli_base, cli_data
 
     app.add_typer(cli_data.app, name="data")
-    if importlib.util.find_spec("lawgov_nlp.cli_base") is None:  # TEMP until base lands
-        return
-    from . import cli_base
-
     app.add_typer(cli_base.app, name="base", help="Build the bundled base encoder (offline).")
 
 

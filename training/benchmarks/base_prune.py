@@ -5,7 +5,8 @@ directory (timing each build), counts parameters exactly, and times a training
 step on each: batch 16 x 64 tokens of real sample-report text (identical
 pieces under both vocabularies), mean pooling, a 10-way linear head,
 cross-entropy; forward+backward alone, and forward+backward+AdamW update.
-Median over the timed steps, after warm-up, on ``--threads`` CPU threads.
+The two models' steps are interleaved so both see the same machine load;
+median and minimum over the timed steps, on ``--threads`` CPU threads.
 
     python training/benchmarks/base_prune.py               # 2 threads, 10 timed steps
     python training/benchmarks/base_prune.py --threads 4 --steps 20
@@ -37,7 +38,7 @@ def batch_ids(tok, text: str, batch: int, length: int):
     """``batch`` windows of ``length`` tokens (<s> + content + </s>) cut from the text."""
     import torch
 
-    ids = tok(text, add_special_tokens=False)["input_ids"]
+    ids = tok(text, add_special_tokens=False, verbose=False)["input_ids"]
     n = length - 2
     if len(ids) < batch * n:
         raise SystemExit(f"sample text too short: {len(ids)} tokens")
@@ -45,42 +46,40 @@ def batch_ids(tok, text: str, batch: int, length: int):
     return torch.tensor(rows), [tok.convert_ids_to_tokens(r) for r in rows]
 
 
-def time_steps(model_dir: str, text: str, args) -> dict:
-    import torch
-    from transformers import AutoModel
+class Trainer:
+    """One base + 10-way head + AdamW, with a fixed batch of real text."""
 
-    from lawgov_nlp.base import load_base_tokenizer
+    def __init__(self, model_dir: str, text: str, args):
+        import torch
+        from transformers import AutoModel
 
-    torch.manual_seed(0)
-    tok = load_base_tokenizer(model_dir)
-    x, pieces = batch_ids(tok, text, args.batch, args.length)
-    mask = torch.ones_like(x)
-    y = torch.arange(args.batch) % 10
-    enc = AutoModel.from_pretrained(model_dir)
-    enc.train()
-    head = torch.nn.Linear(enc.config.hidden_size, 10)
-    params = list(enc.parameters()) + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=2e-5)
+        from lawgov_nlp.base import load_base_tokenizer
 
-    def step(update: bool) -> float:
+        torch.manual_seed(0)
+        tok = load_base_tokenizer(model_dir)
+        self.x, self.pieces = batch_ids(tok, text, args.batch, args.length)
+        self.mask = torch.ones_like(self.x)
+        self.y = torch.arange(args.batch) % 10
+        self.enc = AutoModel.from_pretrained(model_dir)
+        self.enc.train()
+        self.head = torch.nn.Linear(self.enc.config.hidden_size, 10)
+        self.opt = torch.optim.AdamW(list(self.enc.parameters()) + list(self.head.parameters()), lr=2e-5)
+        self.params = sum(p.numel() for p in self.enc.parameters())
+        self.word_params = self.enc.embeddings.word_embeddings.weight.numel()
+        self.times = {False: [], True: []}
+
+    def step(self, update: bool, record: bool = True) -> None:
+        import torch
+
         t0 = time.perf_counter()
-        h = enc(input_ids=x, attention_mask=mask).last_hidden_state
-        loss = torch.nn.functional.cross_entropy(head(h.mean(1)), y)
+        h = self.enc(input_ids=self.x, attention_mask=self.mask).last_hidden_state
+        loss = torch.nn.functional.cross_entropy(self.head(h.mean(1)), self.y)
         loss.backward()
         if update:
-            opt.step()
-        opt.zero_grad(set_to_none=True)
-        return time.perf_counter() - t0
-
-    out = {"encoder_params": sum(p.numel() for p in enc.parameters()),
-           "word_embedding_params": enc.embeddings.word_embeddings.weight.numel(),
-           "pieces": pieces}
-    for update in (False, True):
-        for _ in range(args.warmup):
-            step(update)
-        ts = [step(update) for _ in range(args.steps)]
-        out["fwd_bwd_adamw" if update else "fwd_bwd"] = statistics.median(ts)
-    return out
+            self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        if record:
+            self.times[update].append(time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -105,26 +104,38 @@ def main() -> None:
             d = build_base(pathlib.Path(tmp) / ("zh" if prune else "full"), prune_vocab=prune)
             build_s = time.perf_counter() - t0
             info = json.loads((d / "build_info.json").read_text(encoding="utf-8"))
-            r = time_steps(str(d), text, args)
-            r.update(build_s=build_s, vocab=info["vocab_pieces"], rows=info["embedding_rows"],
-                     params_file=info["parameters"])
-            res[name] = r
-    full, zh = res["full (e5-small)"], res["pruned (e5-small-zh)"]
-    same = full["pieces"] == zh["pieces"]
+            res[name] = {"build_s": build_s, "vocab": info["vocab_pieces"],
+                         "rows": info["embedding_rows"], "params_file": info["parameters"],
+                         "trainer": Trainer(str(d), text, args)}
+        trainers = [r["trainer"] for r in res.values()]
+        # interleave the two models step by step, so that both see the same machine load
+        for update in (False, True):
+            for _ in range(args.warmup):
+                for t in trainers:
+                    t.step(update, record=False)
+            for _ in range(args.steps):
+                for t in trainers:
+                    t.step(update)
+    full, zh = (r["trainer"] for r in res.values())
+    same = full.pieces == zh.pieces
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch} x "
-          f"{args.length} tokens, median of {args.steps} steps after {args.warmup} warm-up")
-    print(f"{'':24}{'vocab':>9}{'emb rows':>10}{'parameters':>14}{'build s':>9}"
-          f"{'fwd+bwd s':>11}{'+AdamW s':>10}")
+          f"{args.length} tokens, {args.steps} timed steps per model after {args.warmup} warm-up, "
+          f"models interleaved; seconds per step as median (min)")
+    print(f"{'':22}{'vocab':>9}{'emb rows':>10}{'parameters':>13}{'build s':>9}"
+          f"{'fwd+bwd':>17}{'fwd+bwd+AdamW':>17}")
     for name, r in res.items():
-        assert r["encoder_params"] == r["params_file"]
-        print(f"{name:24}{r['vocab']:>9,}{r['rows']:>10,}{r['encoder_params']:>14,}{r['build_s']:>9.1f}"
-              f"{r['fwd_bwd']:>11.3f}{r['fwd_bwd_adamw']:>10.3f}")
-    print(f"parameters: {full['encoder_params']:,} -> {zh['encoder_params']:,} "
-          f"({zh['encoder_params'] / full['encoder_params']:.1%}); word embeddings "
-          f"{full['word_embedding_params']:,} -> {zh['word_embedding_params']:,}")
-    print(f"step speedup: fwd+bwd x{full['fwd_bwd'] / zh['fwd_bwd']:.2f}, "
-          f"fwd+bwd+AdamW x{full['fwd_bwd_adamw'] / zh['fwd_bwd_adamw']:.2f}")
+        t = r["trainer"]
+        assert t.params == r["params_file"]
+        fb, fba = t.times[False], t.times[True]
+        print(f"{name:22}{r['vocab']:>9,}{r['rows']:>10,}{t.params:>13,}{r['build_s']:>9.1f}"
+              f"{statistics.median(fb):>10.3f} ({min(fb):.3f}){statistics.median(fba):>10.3f} ({min(fba):.3f})")
+    print(f"parameters: {full.params:,} -> {zh.params:,} ({zh.params / full.params:.1%}); "
+          f"word embeddings {full.word_params:,} -> {zh.word_params:,}")
+    for update, label in ((False, "fwd+bwd"), (True, "fwd+bwd+AdamW")):
+        a, b = full.times[update], zh.times[update]
+        print(f"speedup {label}: x{statistics.median(a) / statistics.median(b):.2f} on medians, "
+              f"x{min(a) / min(b):.2f} on minima")
     print(f"identical pieces in the benchmark batch under both vocabularies: {same}")
 
 

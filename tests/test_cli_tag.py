@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lawgov_nlp.cli import app
+from lawgov_nlp.train import TrainConfig, train
+
+from tiny_model import build_tiny_base, tiny_records
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, samples):
+    d = tmp_path_factory.mktemp("tinytag")
+    tr = tiny_records(ROOT / "training" / "data" / "train.jsonl", 48)
+    (d / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in tr), encoding="utf-8")
+    texts = [r["text"] for r in tr] + [p.read_text(encoding="utf-8") for p in samples]
+    base = build_tiny_base(d / "base", texts)
+    cfg = TrainConfig.from_dict(dict(base=str(base), train=str(d / "train.jsonl"), dev=str(d / "train.jsonl"),
+                                     output_dir=str(d / "model"), epochs=1, batch_size=16, max_length=64,
+                                     section_max_tokens=16, threads=1,
+                                     lora={"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["query", "value"]}))
+    train(cfg, progress=False, log=lambda m: None)
+    return d / "model"
+
+
+@pytest.fixture()
+def folder(tmp_path, samples):
+    f = tmp_path / "reports"
+    f.mkdir()
+    for p in samples:
+        (f / p.name).write_bytes(p.read_bytes())
+    (f / "empty.txt").write_bytes(b"")
+    (f / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+    return f
+
+
+def test_tag_folder_with_bad_files(tiny_model, folder, tmp_path):
+    out = tmp_path / "tags.jsonl"
+    res = runner.invoke(app, ["tag", str(folder), "-o", str(out), "--model", str(tiny_model), "--no-progress"])
+    assert res.exit_code == 1
+    assert "empty.txt: the file is empty" in res.stderr and "broken.docx: not a readable .docx" in res.stderr
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 93 + 99 + 116
+    r = rows[0]
+    for key in ("doc_id", "path", "start", "end", "section", "text", "dimension", "dimension_score", "secondary",
+                "role", "is_problem", "problem_probability", "p_functions", "p_role_problem"):
+        assert key in r
+    assert not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx"])
+def test_tag_formats_and_resume(tiny_model, folder, tmp_path, samples, ext):
+    out = tmp_path / f"tags.{ext}"
+    first = [str(folder / samples[0].name)]
+    res = runner.invoke(app, ["tag", *first, "-o", str(out), "--model", str(tiny_model), "--no-progress"])
+    assert res.exit_code == 0, res.stderr
+    import pandas as pd
+    read = (lambda p: pd.read_csv(p, encoding="utf-8-sig")) if ext == "csv" else pd.read_excel
+    assert len(read(out)) == 93
+    res = runner.invoke(app, ["tag", str(folder / "*.txt"), "-o", str(out), "--model", str(tiny_model),
+                              "--resume", "--no-progress"])
+    assert "1 skipped, 3 to tag" in res.stderr and res.exit_code == 1  # empty.txt matches the glob too
+    df = read(out)
+    assert len(df) == 93 + 99 + 116 and df["path"].nunique() == 3
+
+
+def test_interrupted_run_keeps_finished_documents(tiny_model, folder, tmp_path, monkeypatch):
+    from lawgov_nlp import tagger as tagger_mod
+
+    calls = {"n": 0}
+    real = tagger_mod.Tagger.tag_documents
+
+    def flaky(self, docs, progress=None):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, docs, progress)
+
+    monkeypatch.setattr(tagger_mod.Tagger, "tag_documents", flaky)
+    files = sorted(str(p) for p in folder.glob("*.txt"))
+    out = tmp_path / "t.jsonl"
+    # chunks of 8 documents: make the second chunk fail by tagging the files one command per chunk
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(10):
+        (many / f"r{i:02d}.txt").write_text(Path(files[i % 3]).read_text(encoding="utf-8"), encoding="utf-8")
+    res = runner.invoke(app, ["tag", str(many), "-o", str(out), "--model", str(tiny_model), "--no-progress"])
+    assert res.exit_code == 130
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len({r["path"] for r in rows}) == 8  # the first chunk was finished and written
+    monkeypatch.setattr(tagger_mod.Tagger, "tag_documents", real)
+    res = runner.invoke(app, ["tag", str(many), "-o", str(out), "--model", str(tiny_model), "--resume", "--no-progress"])
+    assert res.exit_code == 0
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len({r["path"] for r in rows}) == 10
+
+
+def test_python_api(tiny_model, samples):
+    import lawgov_nlp as lg
+
+    t = lg.load(tiny_model)
+    doc = t.tag_file(samples[2])
+    assert len(doc.sentences) == 116
+    s = doc.sentences[7]
+    assert s.section[-1] == "存在问题1" and s.text.startswith("存在问题1")
+    assert set(s.scores) == set(t.scheme.dimension_codes)
+    df = doc.to_dataframe()
+    assert len(df) == 116 and {"dimension", "p_rules", "is_problem"} <= set(df.columns)
+    docs = t.tag_files(samples)
+    assert [len(d.sentences) for d in docs] == [93, 99, 116]
+    assert [x.dimension for x in docs[2].sentences] == [x.dimension for x in doc.sentences]
+    # a sentence far longer than the model's limit is tagged by windows, not truncated
+    long = "，".join(["全面推行行政执法公示制度和执法全过程记录制度"] * 40) + "。"
+    items = t.tag_sentences([long, "短句。"])
+    assert len(items) == 2 and items[0].text == long
+    from lawgov_nlp.tagger import encode_items
+    _, owner, _ = encode_items(t.tokenizer, t.cfg, [long], [()])
+    assert len(owner) > 2
+    bad = t.tag_text("一、总体情况\n全年办结行政复议案件12件。")
+    assert [x.text for x in bad.sentences] == ["一、总体情况", "全年办结行政复议案件12件。"]
