@@ -12,6 +12,7 @@ into overlapping windows whose probabilities are averaged.
 """
 from __future__ import annotations
 
+import abc
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -105,6 +106,12 @@ class TaggedDocument:
     def problems(self) -> list[TaggedSentence]:
         return [s for s in self.sentences if s.is_problem]
 
+    def summary(self, scheme=None, **kwargs):
+        """Coverage and problems per dimension: a :class:`~lawgov_nlp.report.CoverageReport`."""
+        from .report import summarize
+
+        return summarize(self, scheme, **kwargs)
+
 
 # --------------------------------------------------------------------------- the tagger
 def _threads() -> int:
@@ -162,76 +169,28 @@ def tokenize_items(tokenizer, cfg, items):
     return tokenizer(a, padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt")
 
 
-class Tagger:
-    """A loaded model: call ``tag_*`` to tag text, files or sentence lists."""
+class SentenceTagger(abc.ABC):
+    """Anything that gives per-class probabilities for sentences can tag reports.
 
-    def __init__(self, net, tokenizer, cfg, scheme, path: str | None = None, fast: bool = False,
-                 batch_size: int = 32, threads: int | None = None):
-        self.net = net
-        self.tokenizer = tokenizer
-        self.cfg = cfg
-        self.scheme = scheme
-        self.path = path
-        self.fast = fast
-        self.batch_size = batch_size
-        self.threads = threads or _threads()
-        self.dimension_names = {d.code: d.name for d in scheme.dimensions}
+    Subclasses set ``cfg`` (a :class:`~lawgov_nlp.model.TaggerConfig`: label lists and
+    thresholds) and ``scheme``, and implement :meth:`predict_proba`; reading,
+    segmentation, thresholds and the ``tag_*`` methods are shared. The fine-tuned
+    :class:`Tagger` and the baselines in :mod:`lawgov_nlp.baselines` are both taggers.
+    """
 
-    # -- loading -----------------------------------------------------------
-    @classmethod
-    def load(cls, path: str | os.PathLike | None = None, *, fast: bool = False, base: str | None = None,
-             batch_size: int = 32, threads: int | None = None) -> "Tagger":
-        """Load a model directory (default: the shipped model). ``fast`` = dynamic int8 quantization."""
-        from .model import load_model
+    cfg: Any
+    scheme: Any
+    path: str | None = None
 
-        d = Path(path) if path else default_model_dir()
-        net, tok, cfg, scheme = load_model(d, base=base)
-        if fast:
-            net = quantize(net)
-        return cls(net, tok, cfg, scheme, str(d), fast=fast, batch_size=batch_size, threads=threads)
+    @property
+    def dimension_names(self) -> dict[str, str]:
+        return {d.code: d.name for d in self.scheme.dimensions}
 
-    # -- core --------------------------------------------------------------
-    def _encode(self, texts: Sequence[str], sections: Sequence[Any] | None):
-        return encode_items(self.tokenizer, self.cfg, texts, sections)
-
+    @abc.abstractmethod
     def predict_proba(self, texts: Sequence[str], sections: Sequence[Any] | None = None,
                       progress: Callable[[int], None] | None = None):
         """(dimension probabilities [N, D], role probabilities [N, R]) as numpy arrays."""
-        import numpy as np
-        import torch
 
-        n = len(texts)
-        D, R = len(self.cfg.dimensions), len(self.cfg.roles)
-        if n == 0:
-            return np.zeros((0, D), dtype=np.float32), np.zeros((0, R), dtype=np.float32)
-        items, owner, weight = self._encode(texts, sections)
-        lengths = [len(x[0]) + (len(x[2]) if x[2] else 0) for x in items]
-        order = sorted(range(len(items)), key=lambda k: lengths[k])
-        dim_p = np.zeros((len(items), D), dtype=np.float32)
-        role_p = np.zeros((len(items), R), dtype=np.float32)
-        prev = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            with torch.inference_mode():
-                for s in range(0, len(order), self.batch_size):
-                    idx = order[s:s + self.batch_size]
-                    batch = tokenize_items(self.tokenizer, self.cfg, [items[k] for k in idx])
-                    dl, rl = self.net(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
-                    dim_p[idx] = torch.softmax(dl.float(), -1).numpy()
-                    role_p[idx] = torch.softmax(rl.float(), -1).numpy()
-                    if progress:
-                        progress(len({owner[k] for k in idx}))
-        finally:
-            torch.set_num_threads(prev)
-        # average window probabilities, weighted by window length
-        out_d = np.zeros((n, D), dtype=np.float32)
-        out_r = np.zeros((n, R), dtype=np.float32)
-        wsum = np.zeros(n, dtype=np.float32)
-        for k, i in enumerate(owner):
-            out_d[i] += weight[k] * dim_p[k]
-            out_r[i] += weight[k] * role_p[k]
-            wsum[i] += weight[k]
-        return out_d / wsum[:, None], out_r / wsum[:, None]
 
     def decide(self, dim_p, role_p):
         """Labels from probabilities with the model's tuned thresholds."""
@@ -308,6 +267,76 @@ class Tagger:
             out.extend(self.tag_documents(pending, progress))
         return out
 
+
+class Tagger(SentenceTagger):
+    """A fine-tuned encoder with two heads: call ``tag_*`` to tag text, files or sentence lists."""
+
+    def __init__(self, net, tokenizer, cfg, scheme, path: str | None = None, fast: bool = False,
+                 batch_size: int = 32, threads: int | None = None):
+        self.net = net
+        self.tokenizer = tokenizer
+        self.cfg = cfg
+        self.scheme = scheme
+        self.path = path
+        self.fast = fast
+        self.batch_size = batch_size
+        self.threads = threads or _threads()
+
+    # -- loading -----------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, *, fast: bool = False, base: str | None = None,
+             batch_size: int = 32, threads: int | None = None) -> "Tagger":
+        """Load a model directory (default: the shipped model). ``fast`` = dynamic int8 quantization."""
+        from .model import load_model
+
+        d = Path(path) if path else default_model_dir()
+        net, tok, cfg, scheme = load_model(d, base=base)
+        if fast:
+            net = quantize(net)
+        return cls(net, tok, cfg, scheme, str(d), fast=fast, batch_size=batch_size, threads=threads)
+
+    # -- core --------------------------------------------------------------
+    def _encode(self, texts: Sequence[str], sections: Sequence[Any] | None):
+        return encode_items(self.tokenizer, self.cfg, texts, sections)
+
+    def predict_proba(self, texts: Sequence[str], sections: Sequence[Any] | None = None,
+                      progress: Callable[[int], None] | None = None):
+        """(dimension probabilities [N, D], role probabilities [N, R]) as numpy arrays."""
+        import numpy as np
+        import torch
+
+        n = len(texts)
+        D, R = len(self.cfg.dimensions), len(self.cfg.roles)
+        if n == 0:
+            return np.zeros((0, D), dtype=np.float32), np.zeros((0, R), dtype=np.float32)
+        items, owner, weight = self._encode(texts, sections)
+        lengths = [len(x[0]) + (len(x[2]) if x[2] else 0) for x in items]
+        order = sorted(range(len(items)), key=lambda k: lengths[k])
+        dim_p = np.zeros((len(items), D), dtype=np.float32)
+        role_p = np.zeros((len(items), R), dtype=np.float32)
+        prev = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with torch.inference_mode():
+                for s in range(0, len(order), self.batch_size):
+                    idx = order[s:s + self.batch_size]
+                    batch = tokenize_items(self.tokenizer, self.cfg, [items[k] for k in idx])
+                    dl, rl = self.net(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
+                    dim_p[idx] = torch.softmax(dl.float(), -1).numpy()
+                    role_p[idx] = torch.softmax(rl.float(), -1).numpy()
+                    if progress:
+                        progress(len({owner[k] for k in idx}))
+        finally:
+            torch.set_num_threads(prev)
+        # average window probabilities, weighted by window length
+        out_d = np.zeros((n, D), dtype=np.float32)
+        out_r = np.zeros((n, R), dtype=np.float32)
+        wsum = np.zeros(n, dtype=np.float32)
+        for k, i in enumerate(owner):
+            out_d[i] += weight[k] * dim_p[k]
+            out_r[i] += weight[k] * role_p[k]
+            wsum[i] += weight[k]
+        return out_d / wsum[:, None], out_r / wsum[:, None]
 
 def quantize(net):
     """Dynamic int8 quantization of the network's Linear layers (LoRA merged first)."""

@@ -154,6 +154,10 @@ def tune_thresholds(dim_p, role_p, records: list[dict], cfg, scheme) -> dict:
             best_t, best_f = float(round(t, 3)), f
     # secondary: micro-F1 over (sentence, dimension) pairs, the primary excluded
     gold_sec = {(i, d) for i, r in enumerate(records) for d in (r.get("secondary") or [])}
+    if len(gold_sec) < 5:  # too few gold secondaries to tune on: keep the configured threshold
+        return {"problem_threshold": best_t, "problem_f1_dev": best_f,
+                "secondary_threshold": float(cfg.secondary_threshold), "secondary_f1_dev": None,
+                "secondary_note": f"dev has {len(gold_sec)} gold secondary labels; threshold kept at the configured value"}
     best_s, best_sf = 0.5, -1.0
     top = dim_p.argmax(1)
     for t in np.arange(0.1, 0.61, 0.025):
