@@ -359,14 +359,7 @@ class TfidfTagger(SentenceTagger):
                                         [r.get("section") or [] for r in dev_records])
             th = tune_thresholds(dp, rp, list(dev_records), self.cfg, self.scheme)
             self.cfg.problem_threshold = th["problem_threshold"]
-            if th["secondary_f1_dev"] > 0:
-                self.cfg.secondary_threshold = th["secondary_threshold"]
-            else:
-                # dev has no (found) secondary labels: every threshold scores F1 0 and the search
-                # would return its lowest candidate, flagging many spurious secondaries; keep the default
-                th = {**th, "secondary_threshold_tuned": th["secondary_threshold"],
-                      "secondary_threshold": self.cfg.secondary_threshold,
-                      "secondary_note": "not tuned: F1 0 at every threshold on dev; default kept"}
+            self.cfg.secondary_threshold = th["secondary_threshold"]  # kept as configured when dev has too few
             self.thresholds = th
         return self
 

@@ -255,10 +255,69 @@ def train(
         raise typer.Exit(1)
 
 
+@app.command()
+def evaluate(
+    model: str = typer.Argument(..., help="Model directory, a baseline directory, or 'keywords'."),
+    data: Path = typer.Argument(..., help="Annotated JSONL file in the project format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for metrics.json, confusion CSV/PNG, errors.csv."),
+    fast: bool = typer.Option(False, "--fast/--no-fast", help="Evaluate the int8 fast path of a fine-tuned model."),
+    top_errors: int = typer.Option(50, help="How many of the most confident errors to keep."),
+) -> None:
+    """Per-class P/R/F1, macro/weighted F1, accuracy, role macro-F1, problem-flag P/R/F1,
+    confusion matrices and the most confident errors of any model on any annotated file."""
+    from .errors import LawgovError
+    from .evaluate import evaluate_path, format_summary
+
+    try:
+        m = evaluate_path(model, data, output, fast=fast, top_errors=top_errors)
+    except LawgovError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(1)
+    typer.echo(format_summary(m, f"{model} on {data}"))
+    if output:
+        typer.echo(f"results in {output}/ (metrics.json, confusion_*.csv/png, errors.csv)")
+
+
+@app.command("tune-thresholds")
+def tune_thresholds_cmd(
+    model: Path = typer.Argument(..., help="Model directory (fine-tuned or TF-IDF baseline)."),
+    dev: Path = typer.Argument(Path("training/data/dev.jsonl"), help="Dev data (never the test split)."),
+) -> None:
+    """Tune the problem-flag and secondary-dimension thresholds on dev and store them in the model directory."""
+    import json as _json
+
+    from .baselines import load_any
+    from .data import load_records
+    from .io import atomic_write
+    from .train import tune_thresholds
+
+    tagger = load_any(str(model))
+    recs = load_records(dev, tagger.scheme)
+    dp, rp = tagger.predict_proba([r["text"] for r in recs], [r.get("section") for r in recs])
+    th = tune_thresholds(dp, rp, recs, tagger.cfg, tagger.scheme)
+    for name in ("tagger_config.json", "baseline.json"):
+        p = model / name
+        if p.is_file():
+            cfg = _json.loads(p.read_text(encoding="utf-8"))
+            cfg["problem_threshold"], cfg["secondary_threshold"] = th["problem_threshold"], th["secondary_threshold"]
+            with atomic_write(p) as fh:
+                fh.write(_json.dumps(cfg, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+            break
+    else:
+        _err(f"error: {model}: no tagger_config.json or baseline.json to store thresholds in")
+        raise typer.Exit(1)
+    sec = (f"dev secondary F1 {th['secondary_f1_dev']:.4f}" if th.get("secondary_f1_dev") is not None
+           else th.get("secondary_note", "not tuned"))
+    typer.echo(f"problem threshold {th['problem_threshold']} (dev problem F1 {th['problem_f1_dev']:.4f}); "
+               f"secondary threshold {th['secondary_threshold']} ({sec}); stored in {p}")
+
+
 def _mount_subcommands() -> None:
-    from . import cli_base, cli_data
+    from . import cli_base, cli_baselines, cli_data, cli_report
 
     app.add_typer(cli_data.app, name="data")
+    app.add_typer(cli_baselines.app, name="baselines")
+    app.command("report")(cli_report.report)
     app.add_typer(cli_base.app, name="base", help="Build the bundled base encoder (offline).")
 
 
