@@ -387,7 +387,7 @@ def _normalizer_spec(norm: Dict[int, str]) -> Dict[str, Any]:
     U+2028/9, U+2581, U+FEFF, U+FFFD to a space; a few such as U+FF5E kept) and
     then collapses runs of spaces.  Here: delete and space classes first, then
     NFKC, with the code points where the installed ``tokenizers`` NFKC disagrees
-    with the table protected by Unicode noncharacter placeholders (U+FDD0..).
+    with the table protected by Unicode noncharacter stand-ins (U+FDD0..).
     The only remaining difference is that NFKC here works on the string, so a
     base letter followed by a combining mark is composed (the engine keeps the
     two code points); Chinese text is not affected.

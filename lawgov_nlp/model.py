@@ -163,6 +163,9 @@ def save_model(out_dir: str | os.PathLike, net, tokenizer, cfg: TaggerConfig, sc
         scheme.save(tmp / SCHEME_NAME)
         for name, content in (extra_files or {}).items():
             (tmp / name).write_text(content, encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp makes the directory private; a model directory is meant to be shared
+        for f in tmp.rglob("*"):
+            os.chmod(f, 0o755 if f.is_dir() else 0o644)
         if out.exists():
             # keep files written by others (model card, metrics) unless replaced
             for f in out.iterdir():
