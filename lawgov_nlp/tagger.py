@@ -339,16 +339,28 @@ class Tagger(SentenceTagger):
         return out_d / wsum[:, None], out_r / wsum[:, None]
 
 def quantize(net):
-    """Dynamic int8 quantization of the network's Linear layers (LoRA merged first)."""
+    """Dynamic int8 quantization of the encoder's Linear layers (LoRA merged first).
+
+    Per-channel weight scales; the two small heads stay in float32, so the decision
+    layer sees unquantized weights.
+    """
     import copy
 
     import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     net = copy.deepcopy(net)
     if hasattr(net.encoder, "merge_and_unload"):
         net.encoder = net.encoder.merge_and_unload()
     net.eval()
-    return torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+    spec = {name: per_channel_dynamic_qconfig for name, m in net.encoder.named_modules()
+            if isinstance(m, torch.nn.Linear) and "pooler" not in name}
+    import warnings
+
+    with warnings.catch_warnings():  # torch announces the eager quantization API's move to torchao
+        warnings.simplefilter("ignore")
+        net.encoder = quantize_dynamic(net.encoder, spec, dtype=torch.qint8)
+    return net
 
 
 def load(path: str | os.PathLike | None = None, **kwargs) -> Tagger:
