@@ -418,14 +418,10 @@ def _versions() -> dict:
 def _save(tagger, out_dir, params: dict, write: Callable[[Path], None] | None = None, extra: dict | None = None) -> Path:
     """Write a baseline directory atomically (temp dir, then rename); other files already there
     (model card, metrics) are kept."""
-    import shutil
-    import tempfile
+    from .io import atomic_directory
 
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is not
+    with atomic_directory(out, replaced=(JOBLIB_NAME,)) as tmp:
         meta = {"kind": tagger.kind, "scheme": tagger.scheme.name,
                 "thresholds": {"problem_threshold": tagger.cfg.problem_threshold,
                                "secondary_threshold": tagger.cfg.secondary_threshold},
@@ -435,21 +431,6 @@ def _save(tagger, out_dir, params: dict, write: Callable[[Path], None] | None = 
         tagger.scheme.save(tmp / SCHEME_NAME)
         if write:
             write(tmp)
-        if out.exists():
-            for f in out.iterdir():
-                if f.is_file() and not (tmp / f.name).exists() and f.name not in (JOBLIB_NAME,):
-                    shutil.copy2(f, tmp / f.name)
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     tagger.path = str(out)
     return out
 

@@ -76,3 +76,38 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike, replaced: Sequence[str] = ()) -> Iterator[Path]:
+    """Build a directory in a temporary sibling and swap it into place only on success.
+
+    Files of an existing directory that the new one does not write (a model card,
+    metrics) are carried over, except the names in ``replaced``. A crash leaves the
+    old directory as it was and no half-written one under the final name.
+    """
+    import shutil
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        for f in tmp.rglob("*"):  # mkdtemp makes the directory private; a model directory is meant to be shared
+            os.chmod(f, 0o755 if f.is_dir() else 0o644)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            for f in out.iterdir():
+                if f.is_file() and not (tmp / f.name).exists() and f.name not in replaced:
+                    shutil.copy2(f, tmp / f.name)
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

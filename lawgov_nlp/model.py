@@ -140,16 +140,12 @@ def freeze_for_lora(net) -> None:
 
 
 def save_model(out_dir: str | os.PathLike, net, tokenizer, cfg: TaggerConfig, scheme, extra_files: dict | None = None) -> Path:
-    """Write a model directory atomically (temp dir, then rename)."""
-    import shutil
-    import tempfile
-
+    """Write a model directory atomically (temp dir, then rename); a model card already there is kept."""
     from safetensors.torch import save_file
 
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    from .io import atomic_directory
+
+    with atomic_directory(out_dir, replaced=(WEIGHTS_NAME, CONFIG_NAME)) as tmp:
         if is_full(cfg):
             state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
             enc = net.encoder.get_base_model() if hasattr(net.encoder, "get_base_model") else net.encoder
@@ -163,26 +159,7 @@ def save_model(out_dir: str | os.PathLike, net, tokenizer, cfg: TaggerConfig, sc
         scheme.save(tmp / SCHEME_NAME)
         for name, content in (extra_files or {}).items():
             (tmp / name).write_text(content, encoding="utf-8")
-        os.chmod(tmp, 0o755)  # mkdtemp makes the directory private; a model directory is meant to be shared
-        for f in tmp.rglob("*"):
-            os.chmod(f, 0o755 if f.is_dir() else 0o644)
-        if out.exists():
-            # keep files written by others (model card, metrics) unless replaced
-            for f in out.iterdir():
-                if f.is_file() and not (tmp / f.name).exists() and f.name not in (WEIGHTS_NAME, CONFIG_NAME):
-                    shutil.copy2(f, tmp / f.name)
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out_dir)
 
 
 def is_full(cfg: TaggerConfig) -> bool:
@@ -214,7 +191,7 @@ def load_model(model_dir: str | os.PathLike, base: str | None = None):
     """
     from safetensors.torch import load_file
 
-    from .base import load_base_encoder, load_base_tokenizer
+    from .base import load_base_tokenizer
     from .scheme import load_scheme
 
     d = Path(model_dir)

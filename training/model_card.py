@@ -66,7 +66,7 @@ def render(model_dir: Path, notes: str = "") -> str:
             "|---|---|---|---|---|---|"]
     out += [f"| {x['epoch']} | {x['train_loss']:.4f} | {x['dev_dimension_macro_f1']:.3f} | {x['dev_role_macro_f1']:.3f} | "
             f"{x['dev_problem_f1']:.3f} | {x['seconds']:.0f} |" for x in h]
-    out += ["", f"Retrain: `lawgov train configs/train/default.yaml` (config copied in `metrics.json`).", ""]
+    out += ["", "Retrain: `lawgov train configs/train/default.yaml` (config copied in `metrics.json`).", ""]
     if notes:
         out += [notes.strip(), ""]
     return "\n".join(out)
