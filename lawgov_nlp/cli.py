@@ -299,7 +299,8 @@ def tune_thresholds_cmd(
         p = model / name
         if p.is_file():
             cfg = _json.loads(p.read_text(encoding="utf-8"))
-            cfg["problem_threshold"], cfg["secondary_threshold"] = th["problem_threshold"], th["secondary_threshold"]
+            slot = cfg.setdefault("thresholds", {}) if name == "baseline.json" else cfg
+            slot["problem_threshold"], slot["secondary_threshold"] = th["problem_threshold"], th["secondary_threshold"]
             with atomic_write(p) as fh:
                 fh.write(_json.dumps(cfg, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
             break
