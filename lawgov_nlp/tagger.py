@@ -290,6 +290,12 @@ class Tagger(SentenceTagger):
         from .model import load_model
 
         d = Path(path) if path else default_model_dir()
+        if path is None and not d.is_dir():
+            from .model import ModelError
+
+            raise ModelError(f"{d}: the shipped default model is not there. It lives in the repository's "
+                             f"models/lawgov-zh-small: install from a checkout with `pip install -e .`, or pass "
+                             f"the model directory (--model DIR / load(path)) or set {DEFAULT_MODEL_ENV}")
         net, tok, cfg, scheme = load_model(d, base=base)
         if fast:
             net = quantize(net)
