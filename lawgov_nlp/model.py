@@ -50,6 +50,7 @@ class TaggerConfig:
     pooling: str = "mean"
     dropout: float = 0.1
     lora: dict | None = None
+    encoder_layers: int | None = None   # keep only the first N encoder layers (a smaller, faster student)
     save_full: bool = False
     secondary_threshold: float = 0.35
     problem_threshold: float = 0.5
@@ -84,6 +85,9 @@ def build_network(cfg: TaggerConfig, encoder=None):
 
     if encoder is None:
         encoder = load_base_encoder(cfg.base)
+    if cfg.encoder_layers and cfg.encoder_layers < encoder.config.num_hidden_layers:
+        encoder.encoder.layer = encoder.encoder.layer[: int(cfg.encoder_layers)]
+        encoder.config.num_hidden_layers = int(cfg.encoder_layers)
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
 

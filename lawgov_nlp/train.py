@@ -57,6 +57,7 @@ class TrainConfig:
     seed: int = 42
     lora: dict | None = field(default_factory=lambda: {"r": 8, "alpha": 16, "dropout": 0.1,
                                                        "target_modules": ["query", "key", "value", "dense"]})
+    encoder_layers: int | None = None               # keep only the first N layers of the base (smaller student)
     save_full: bool = False
     threads: int | None = None
     max_train_examples: int | None = None
@@ -245,7 +246,7 @@ def train(config: TrainConfig | str | os.PathLike, *, resume: bool = True, log: 
     tcfg = TaggerConfig(base=cfg.base, dimensions=scheme.dimension_codes, roles=scheme.role_codes,
                         problem_role=scheme.problem_role, max_length=cfg.max_length, use_section=cfg.use_section,
                         section_max_tokens=cfg.section_max_tokens, pooling=cfg.pooling, dropout=cfg.dropout,
-                        lora=cfg.lora, save_full=cfg.save_full)
+                        lora=cfg.lora, encoder_layers=cfg.encoder_layers, save_full=cfg.save_full)
     _seed_all(cfg.seed)
     from .base import load_base_encoder
 

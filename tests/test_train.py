@@ -114,3 +114,19 @@ def test_length_grouped_batches_cover_everything_once():
     assert sorted(i for b in b1 for i in b) == list(range(203))
     assert b1 == length_grouped_batches(lengths, 8, seed=1)
     assert b1 != length_grouped_batches(lengths, 8, seed=2)
+
+
+def test_smaller_student_keeps_first_layers(tiny, tmp_path):
+    d, base = tiny
+    out = tmp_path / "student"
+    res = train(_cfg(d, base, out, epochs=1, encoder_layers=1), progress=False, log=lambda m: None)
+    import lawgov_nlp as lg
+    from lawgov_nlp.data import load_records
+    from lawgov_nlp.train import tagging_metrics
+
+    t = lg.load(out)
+    enc = t.net.encoder.get_base_model() if hasattr(t.net.encoder, "get_base_model") else t.net.encoder
+    assert len(enc.encoder.layer) == 1 and t.cfg.encoder_layers == 1
+    recs = load_records(d / "dev.jsonl")
+    m = tagging_metrics(recs, t.decide(*t.predict_proba([r["text"] for r in recs], [r["section"] for r in recs])), t.scheme)
+    assert m["dimension"]["per_class"] == res["dev"]["dimension"]["per_class"]
