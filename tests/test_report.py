@@ -10,13 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lawgov_nlp.cli import app
-from lawgov_nlp.report import (CoverageReport, compare, least_covered, render_html, write_html, write_report,
-                               write_xlsx)
+from lawgov_nlp.report import CoverageReport, compare, least_covered, render_html, write_html, write_report
 from lawgov_nlp.scheme import load_scheme
 from lawgov_nlp.tagger import TaggedDocument, TaggedSentence
-from lawgov_nlp.train import TrainConfig, train
-
-from tiny_model import build_tiny_base, tiny_records
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -189,21 +185,6 @@ def test_xlsx_opens_and_has_every_sentence(synthetic, tmp_path):
 
 
 # --------------------------------------------------------------------------- with a (tiny) model
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory, samples):
-    d = tmp_path_factory.mktemp("tinyreport")
-    tr = tiny_records(ROOT / "training" / "data" / "train.jsonl", 48)
-    (d / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in tr), encoding="utf-8")
-    texts = [r["text"] for r in tr] + [p.read_text(encoding="utf-8") for p in samples]
-    base = build_tiny_base(d / "base", texts)
-    cfg = TrainConfig.from_dict(dict(base=str(base), train=str(d / "train.jsonl"), dev=str(d / "train.jsonl"),
-                                     output_dir=str(d / "model"), epochs=1, batch_size=16, max_length=64,
-                                     section_max_tokens=16, threads=1,
-                                     lora={"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["query", "value"]}))
-    train(cfg, progress=False, log=lambda m: None)
-    return d / "model"
-
-
 def test_summary_of_tagged_samples(tiny_model, samples):
     import lawgov_nlp as lg
 
