@@ -48,6 +48,9 @@ GENRE_GROUP = {
     "annual_city": "annual", "annual_county": "annual", "annual_district": "annual",
     "annual_township": "annual", "annual_department": "department",
     "rectification": "rectification", "measures": "rectification", "news": "news",
+    # added with the document-context corpus (issue 12)
+    "work_points": "plans", "inspection_notice": "rectification", "case_review": "news",
+    "explainer": "plans", "excerpt": "annual",
 }
 
 TAG = re.compile(r"\{\{([a-z_]+)/([a-z_]+)(?:\+([a-z_,]+))?\}\}")
@@ -261,7 +264,18 @@ def build(check_only: list[str] | None = None) -> int:
             print(f"{d.path.name}: {len(d.sentences)} sentences ({d.header.get('genre')}, {d.header.get('script')})")
         print("dimensions:", dict(collections.Counter(k[0] for k in total.elements()).most_common()))
         print("roles:", dict(collections.Counter(k[1] for k in total.elements()).most_common()))
-        return 1 if errors else 0
+        # near-duplicates of the checked files against each other and the rest of the written corpus
+        checked = {d.path.resolve() for d in authored}
+        others = [parse_authored(p, scheme) for p in sorted(WRITTEN.glob("*.txt")) if p.resolve() not in checked]
+        recs = [{"sent_id": f"{d.path.stem}:{i}", "text": s.text, "mine": d.path.resolve() in checked}
+                for d in authored + others for i, s in enumerate(d.sentences) if s.dimension != scheme.fallback_dimension]
+        pairs, _ = near_duplicates(recs)
+        pairs = [(j, a, b) for j, a, b in pairs if a["mine"] or b["mine"]]
+        for j, a, b in pairs[:40]:
+            print(f"near-duplicate J={j:.2f}: {a['sent_id']} {a['text'][:40]!r} ~ {b['sent_id']} {b['text'][:40]!r}")
+        if pairs:
+            print(f"error: {len(pairs)} near-duplicate pair(s) at Jaccard >= {DUP_THRESHOLD}; rewrite one side")
+        return 1 if errors or pairs else 0
     if errors:
         return 1
 
