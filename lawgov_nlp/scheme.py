@@ -3,7 +3,7 @@
 Nothing in the library hard-codes the label list: every component asks a
 :class:`LabelScheme` for codes, names and cue words. The default scheme is
 ``configs/scheme/zh-2021.yaml`` (shipped in the package as
-``lawgov_nlp.configs``); a user can pass any other file with the same shape.
+``lawgov_nlp.configs``, a regular package so that ``importlib.resources`` gives a real path); a user can pass any other file with the same shape.
 """
 from __future__ import annotations
 
@@ -155,13 +155,11 @@ def _labels(items: Any, key: str, source: str) -> tuple[Label, ...]:
 
 
 def scheme_dir() -> Path:
-    """Folder of the shipped schemes (``configs/scheme`` in the repository)."""
+    """Folder of the shipped schemes: package data ``lawgov_nlp.configs/scheme`` (``configs/scheme``
+    in the repository), found through :mod:`importlib.resources` in any kind of installation."""
     from importlib import resources
 
-    try:
-        return Path(str(resources.files("lawgov_nlp.configs"))) / "scheme"
-    except ModuleNotFoundError:  # running from a source tree that is not installed
-        return Path(__file__).resolve().parent.parent / "configs" / "scheme"
+    return Path(os.fspath(resources.files("lawgov_nlp.configs").joinpath("scheme")))
 
 
 def resolve_scheme_path(path: str | os.PathLike | None) -> Path:

@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from lawgov_nlp import base
+from lawgov_nlp.models import base
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -238,7 +238,7 @@ def test_loads_with_auto_classes(built):
 
 
 def test_import_is_cheap():
-    code = ("import sys, lawgov_nlp.base; "
+    code = ("import sys, lawgov_nlp.models.base; "
             "heavy = [m for m in ('torch', 'transformers', 'tokenizers', 'safetensors') if m in sys.modules]; "
             "print(heavy); sys.exit(1 if heavy else 0)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -326,7 +326,7 @@ def test_hub_id_offline_error(monkeypatch):
 def test_cli_build_reports_path_and_parameters(built):
     from typer.testing import CliRunner
 
-    from lawgov_nlp.cli_base import app
+    from lawgov_nlp.cli.base import app
 
     r = CliRunner().invoke(app, ["build"])
     assert r.exit_code == 0, r.output

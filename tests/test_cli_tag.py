@@ -49,13 +49,14 @@ def test_tag_formats_and_resume(tiny_model, folder, tmp_path, samples, ext):
     assert len(read(out)) == 93
     res = runner.invoke(app, ["tag", str(folder / "*.txt"), "-o", str(out), "--model", str(tiny_model),
                               "--resume", "--no-progress"])
-    assert "1 skipped, 3 to tag" in res.stderr and res.exit_code == 1  # empty.txt matches the glob too
+    assert res.exit_code == 1 and "empty.txt" in res.stderr  # empty.txt matches the glob too
+    assert "resume:" not in res.stderr  # --no-progress is quiet: errors and warnings only
     df = read(out)
     assert len(df) == 93 + 99 + 116 and df["path"].nunique() == 3
 
 
 def test_interrupted_run_keeps_finished_documents(tiny_model, folder, tmp_path, monkeypatch):
-    from lawgov_nlp import tagger as tagger_mod
+    from lawgov_nlp.models import tagger as tagger_mod
 
     calls = {"n": 0}
     real = tagger_mod.Tagger.tag_documents
@@ -69,7 +70,7 @@ def test_interrupted_run_keeps_finished_documents(tiny_model, folder, tmp_path, 
     monkeypatch.setattr(tagger_mod.Tagger, "tag_documents", flaky)
     files = sorted(str(p) for p in folder.glob("*.txt"))
     out = tmp_path / "t.jsonl"
-    # chunks of 8 documents: make the second chunk fail by tagging the files one command per chunk
+    # the second batch fails: every document of the first batch is already written
     many = tmp_path / "many"
     many.mkdir()
     for i in range(10):
@@ -77,7 +78,7 @@ def test_interrupted_run_keeps_finished_documents(tiny_model, folder, tmp_path, 
     res = runner.invoke(app, ["tag", str(many), "-o", str(out), "--model", str(tiny_model), "--no-progress"])
     assert res.exit_code == 130
     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
-    assert len({r["path"] for r in rows}) == 8  # the first chunk was finished and written
+    assert 1 <= len({r["path"] for r in rows}) < 10  # the first batch was finished and written
     monkeypatch.setattr(tagger_mod.Tagger, "tag_documents", real)
     res = runner.invoke(app, ["tag", str(many), "-o", str(out), "--model", str(tiny_model), "--resume", "--no-progress"])
     assert res.exit_code == 0
@@ -103,8 +104,8 @@ def test_python_api(tiny_model, samples):
     long = "，".join(["全面推行行政执法公示制度和执法全过程记录制度"] * 40) + "。"
     items = t.tag_sentences([long, "短句。"])
     assert len(items) == 2 and items[0].text == long
-    from lawgov_nlp.tagger import encode_items
-    _, owner, _ = encode_items(t.tokenizer, t.cfg, [long], [()])
+    from lawgov_nlp.models.encoder import encode_items
+    _, owner, _ = encode_items(t.tokenizer, t.settings, [long], [()])
     assert len(owner) > 2
     bad = t.tag_text("一、总体情况\n全年办结行政复议案件12件。")
     assert [x.text for x in bad.sentences] == ["一、总体情况", "全年办结行政复议案件12件。"]

@@ -52,13 +52,13 @@ def test_evaluate_keywords_and_bad_data(tmp_path):
 def test_tune_thresholds_stores_them_in_the_model_dir(tmp_path):
     model = tmp_path / "tfidf"
     shutil.copytree(ROOT / "models" / "baseline-tfidf", model)
-    meta = json.loads((model / "baseline.json").read_text(encoding="utf-8"))
-    meta["thresholds"]["problem_threshold"] = 0.9
-    (model / "baseline.json").write_text(json.dumps(meta), encoding="utf-8")
+    meta = json.loads((model / "lawgov_model.json").read_text(encoding="utf-8"))
+    meta["thresholds"]["problem"] = 0.9
+    (model / "lawgov_model.json").write_text(json.dumps(meta), encoding="utf-8")
     data, _ = _small(tmp_path, 120)
     res = runner.invoke(app, ["tune-thresholds", str(model), str(data)])
     assert res.exit_code == 0, res.output
-    from lawgov_nlp.baselines import load_any
+    import lawgov_nlp as lg
 
-    tuned = load_any(str(model)).cfg.problem_threshold
+    tuned = lg.load(str(model)).thresholds.problem
     assert tuned != 0.9 and f"problem threshold {tuned}" in res.stdout

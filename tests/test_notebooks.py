@@ -15,9 +15,9 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 def _model_config() -> Path:
-    from lawgov_nlp.tagger import default_model_dir
+    from lawgov_nlp.models.registry import resolve
 
-    return default_model_dir() / "tagger_config.json"
+    return Path(resolve(None)) / "lawgov_model.json"
 
 
 @pytest.mark.skipif(not _model_config().is_file(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lawgov_nlp import ReadError, read_bytes, read_file, read_text
-from lawgov_nlp.textutil import detect_script, find_chrome, find_mojibake, to_simplified, to_traditional
+from lawgov_nlp.text.chars import detect_script, find_chrome, find_mojibake, to_simplified, to_traditional
 
 from pathlib import Path
 

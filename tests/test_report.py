@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from lawgov_nlp.cli import app
 from lawgov_nlp.report import CoverageReport, compare, least_covered, render_html, write_html, write_report
 from lawgov_nlp.scheme import load_scheme
-from lawgov_nlp.tagger import TaggedDocument, TaggedSentence
+from lawgov_nlp.records import TaggedDocument, TaggedSentence
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

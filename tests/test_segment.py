@@ -4,7 +4,7 @@ from collections import Counter
 
 from hypothesis import given, settings, strategies as st
 
-from lawgov_nlp.segment import gaps, heading_level, rebuild, segment, segment_document
+from lawgov_nlp.text.segment import gaps, heading_level, rebuild, segment, segment_document
 
 
 def texts(doc):

@@ -27,7 +27,7 @@ def fp32():
 
 @pytest.fixture(scope="module")
 def fp32_probs(fp32, real):
-    return fp32.predict_proba([r["text"] for r in real], [r["section"] for r in real])
+    return fp32.predict_records(real)
 
 
 def test_shipped_model_is_small_and_documented():
@@ -39,7 +39,7 @@ def test_shipped_model_is_small_and_documented():
 
 
 def test_shipped_model_reproduces_its_documented_real_accuracy(fp32, fp32_probs, real):
-    from lawgov_nlp.train import tagging_metrics
+    from lawgov_nlp.metrics import tagging_metrics
 
     documented = json.loads((MODEL / "metrics.json").read_text(encoding="utf-8"))["real"]
     m = tagging_metrics(real, fp32.decide(*fp32_probs), fp32.scheme)
@@ -58,14 +58,13 @@ def test_shipped_model_tags_the_sample_reports(fp32, samples):
 
 def test_fast_path_parity_on_real_split(fp32, fp32_probs, real, capsys):
     import lawgov_nlp as lg
-    from lawgov_nlp.train import tagging_metrics
+    from lawgov_nlp.metrics import tagging_metrics
 
     fast = lg.load(fast=True)
-    texts, secs = [r["text"] for r in real], [r["section"] for r in real]
     a = fp32.decide(*fp32_probs)
-    b = fast.decide(*fast.predict_proba(texts, secs))
-    same_dim = sum(x[0] == y[0] for x, y in zip(a, b)) / len(a)
-    same_role = sum(x[2] == y[2] for x, y in zip(a, b)) / len(a)
+    b = fast.decide(*fast.predict_records(real))
+    same_dim = sum(x.dimension == y.dimension for x, y in zip(a, b)) / len(a)
+    same_role = sum(x.role == y.role for x, y in zip(a, b)) / len(a)
     ma, mb = tagging_metrics(real, a, fp32.scheme), tagging_metrics(real, b, fast.scheme)
     with capsys.disabled():
         print(f"\nint8 vs fp32 on real: identical dimension {same_dim:.4f}, role {same_role:.4f}; "
@@ -74,9 +73,9 @@ def test_fast_path_parity_on_real_split(fp32, fp32_probs, real, capsys):
     # the fast path may only be the CLI's default when it passes parity (>= 99% identical labels)
     import inspect
 
-    from lawgov_nlp import cli, cli_report
+    from lawgov_nlp.cli import report, tag
     passes = same_dim >= 0.99 and same_role >= 0.99
-    for command in (cli.tag, cli_report.report):
+    for command in (tag.tag, report.report):
         default_fast = inspect.signature(command).parameters["fast"].default.default
         assert default_fast == passes, (command.__name__, default_fast, same_dim, same_role)
     # and it must stay close even when it is not the default

@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lawgov_nlp.train import ConfigError, TrainConfig, length_grouped_batches, train
+from lawgov_nlp.errors import ConfigError
+from lawgov_nlp.train import TrainConfig, train
+from lawgov_nlp.train.loop import length_grouped_batches
 
 from tiny_model import build_tiny_base, tiny_records
 
@@ -45,19 +47,19 @@ def test_train_loss_falls_and_save_load_round_trips(tiny, tmp_path):
     # load the directory and predict again: exactly the metrics measured before saving
     import lawgov_nlp as lg
     from lawgov_nlp.data import load_records
-    from lawgov_nlp.train import tagging_metrics
+    from lawgov_nlp.metrics import tagging_metrics
 
     tagger = lg.load(out)
     recs = load_records(d / "dev.jsonl")
-    dp, rp = tagger.predict_proba([r["text"] for r in recs], [r["section"] for r in recs])
+    dp, rp = tagger.predict_records(recs)
     again = tagging_metrics(recs, tagger.decide(dp, rp), tagger.scheme)
     assert again["dimension"]["per_class"] == res["dev"]["dimension"]["per_class"]
     assert again["role_macro_f1"] == res["dev"]["role_macro_f1"]
-    dp2, _ = lg.load(out).predict_proba([r["text"] for r in recs], [r["section"] for r in recs])
+    dp2, _ = lg.load(out).predict_records(recs)
     assert np.array_equal(dp, dp2)
     # the model directory holds adapters and heads only, not the base
     files = {p.name for p in out.iterdir()}
-    assert {"tagger_config.json", "weights.safetensors", "scheme.yaml", "metrics.json"} <= files
+    assert {"lawgov_model.json", "weights.safetensors", "scheme.yaml", "metrics.json", "README.md"} <= files
     from safetensors.torch import load_file
     keys = load_file(str(out / "weights.safetensors")).keys()
     assert all("lora_" in k or k.startswith(("dimension_head", "role_head")) for k in keys)
@@ -122,11 +124,11 @@ def test_smaller_student_keeps_first_layers(tiny, tmp_path):
     res = train(_cfg(d, base, out, epochs=1, encoder_layers=1), progress=False, log=lambda m: None)
     import lawgov_nlp as lg
     from lawgov_nlp.data import load_records
-    from lawgov_nlp.train import tagging_metrics
+    from lawgov_nlp.metrics import tagging_metrics
 
     t = lg.load(out)
     enc = t.net.encoder.get_base_model() if hasattr(t.net.encoder, "get_base_model") else t.net.encoder
-    assert len(enc.encoder.layer) == 1 and t.cfg.encoder_layers == 1
+    assert len(enc.encoder.layer) == 1 and t.settings.encoder_layers == 1
     recs = load_records(d / "dev.jsonl")
-    m = tagging_metrics(recs, t.decide(*t.predict_proba([r["text"] for r in recs], [r["section"] for r in recs])), t.scheme)
+    m = tagging_metrics(recs, t.decide(*t.predict_records(recs)), t.scheme)
     assert m["dimension"]["per_class"] == res["dev"]["dimension"]["per_class"]

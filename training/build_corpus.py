@@ -141,7 +141,7 @@ def inject_mojibake(text: str, rng: random.Random) -> str:
 
 def render(doc: AuthoredDoc) -> str:
     """Document text with each authored sentence's span recorded (script conversion, mojibake applied)."""
-    from lawgov_nlp.textutil import to_traditional
+    from lawgov_nlp.text.chars import to_traditional
 
     trad = doc.header.get("script") == "traditional"
     rng = random.Random(f"{SEED}-{doc.path.stem}")
@@ -163,7 +163,7 @@ def render(doc: AuthoredDoc) -> str:
 
 def align(doc: AuthoredDoc, text: str):
     """Segment the text as the library does and label each sentence by its largest-overlap authored sentence."""
-    from lawgov_nlp.reading import read_text
+    from lawgov_nlp.text.reading import read_text
 
     read = read_text(text, path=doc.path.stem)
     auth = doc.sentences
@@ -192,7 +192,7 @@ def near_duplicates(records: list[dict], threshold: float = DUP_THRESHOLD, min_c
     import numpy as np
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from lawgov_nlp.textutil import to_simplified
+    from lawgov_nlp.text.chars import to_simplified
 
     def norm(t: str) -> str:
         t = to_simplified(t)

@@ -7,7 +7,7 @@
 
 Run from the repository root. Training: ``configs/train/tfidf.yaml`` (train split; the
 problem threshold is tuned on dev; test and real are only evaluated). The keyword
-baseline needs no training. Metrics: ``lawgov_nlp.train.tagging_metrics``.
+baseline needs no training. Metrics: ``lawgov_nlp.metrics.tagging_metrics``.
 """
 from __future__ import annotations
 
@@ -38,21 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.chdir(ROOT)
 
-    import yaml
-
-    from lawgov_nlp.baselines import KeywordTagger, evaluate_records, load_baseline, train_baseline_from_yaml
+    import lawgov_nlp as lg
     from lawgov_nlp.data import load_records
+    from lawgov_nlp.evaluation import evaluate_records
+    from lawgov_nlp.models.baselines import KeywordTagger
     from lawgov_nlp.scheme import load_scheme
+    from lawgov_nlp.train import load_config, run
 
-    cfg = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
-    out_dir = Path(cfg["output_dir"])
-    scheme = load_scheme(cfg.get("scheme"))
+    cfg = load_config(args.config)
+    out_dir = Path(cfg.output_dir)
+    scheme = load_scheme(cfg.scheme)
     t0 = time.perf_counter()
-    if args.no_train:
-        tfidf = load_baseline(out_dir)
-    else:
-        train_baseline_from_yaml(args.config, log=lambda m: print(m, file=sys.stderr))
-        tfidf = load_baseline(out_dir)  # evaluate what was saved, not what is in memory
+    if not args.no_train:
+        run(cfg, log=lambda m: print(m, file=sys.stderr))
+    tfidf = lg.load(out_dir)  # evaluate what was saved, not what is in memory
     train_s = time.perf_counter() - t0
     taggers = {"keywords": KeywordTagger(scheme), "tfidf-lr": tfidf}
     results: dict = {}
@@ -75,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"{_fmt(r['problem_f1'])} |")
     table = "\n".join(rows)
     print(table)
-    print(f"\nmodel.joblib: {size / 1e6:.2f} MB; thresholds: problem {tfidf.cfg.problem_threshold}, "
-          f"secondary {tfidf.cfg.secondary_threshold}; {'loaded' if args.no_train else 'trained'} in {train_s:.1f} s")
+    print(f"\nmodel.joblib: {size / 1e6:.2f} MB; thresholds: problem {tfidf.thresholds.problem}, "
+          f"secondary {tfidf.thresholds.secondary}; {'loaded' if args.no_train else 'trained'} in {train_s:.1f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     if args.card:
@@ -91,8 +90,8 @@ def write_card(out_dir: Path, tfidf, table: str, size: int, config: str) -> None
     text = f"""# baseline-tfidf: TF-IDF + logistic regression (baseline)
 
 A baseline for the fine-tuned tagger, loaded like any model:
-`lawgov_nlp.baselines.load_any("models/baseline-tfidf")` (or `load_baseline`), then
-`tag_text` / `tag_file` / `predict_proba`. Not meant to be the tool's default.
+`lawgov_nlp.load("baseline-tfidf")` (a shipped model's name) or `lawgov tag --model baseline-tfidf`,
+then `tag_text` / `tag_file` / `predict_proba`. Not meant to be the tool's default.
 
 **Data.** Trained on `training/data/train.jsonl` (2,592 sentences, 26 written
 pseudo-reports; see `training/DATASHEET.md`). The problem-flag threshold is tuned on
@@ -106,10 +105,10 @@ character 1–3-grams (≤ {p['max_char']:,}), and character 1–2-grams of the 
 feature block; TF-IDF with sublinear tf, min_df {p['min_df']}.
 **Classifiers.** Two `LogisticRegression` (lbfgs, C={p['C']}, class_weight="balanced",
 random_state={p['random_state']}): dimension and role.
-**Thresholds.** problem {tfidf.cfg.problem_threshold} (tuned on dev); secondary
-{tfidf.cfg.secondary_threshold} (dev has no secondary labels, so the default is kept).
+**Thresholds.** problem {tfidf.thresholds.problem} (tuned on dev); secondary
+{tfidf.thresholds.secondary} (kept at the default when dev has too few secondary labels).
 
-**Files.** `baseline.json` (kind, thresholds, labels, parameters, versions),
+**Files.** `lawgov_model.json` (the manifest: kind, thresholds, labels, parameters, versions, checksums),
 `scheme.yaml`, `model.joblib` ({size / 1e6:.2f} MB, scikit-learn {sklearn.__version__};
 a pickle — load only a copy you trust), `metrics.json`.
 
@@ -117,12 +116,11 @@ a pickle — load only a copy you trust), `metrics.json`.
 
     python training/train_baselines.py --card
 
-(config `{config}`; equivalently `train_baseline_from_yaml("{config}")` or
-`python -m lawgov_nlp.cli_baselines train-tfidf {config}`.)
+(config `{config}`; equivalently `lawgov train {config}`.)
 
-## Measured (`lawgov_nlp.train.tagging_metrics`)
+## Measured (`lawgov_nlp.metrics.tagging_metrics`)
 
-The keyword baseline (`load_any("keywords")`: the scheme's cue words, no training) is
+The keyword baseline (`lawgov_nlp.load("keywords")`: the scheme's cue words, no training) is
 measured in the same run for comparison.
 
 {table}

@@ -17,9 +17,9 @@ SPLITS = ["dev", "test", "real"]
 
 
 def main() -> None:
-    from lawgov_nlp.baselines import load_any
+    from lawgov_nlp import load as load_any
     from lawgov_nlp.data import load_records
-    from lawgov_nlp.evaluate import evaluate_tagger, write_evaluation
+    from lawgov_nlp.evaluation import evaluate_tagger, write_evaluation
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", default=[

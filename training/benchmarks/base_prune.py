@@ -53,7 +53,7 @@ class Trainer:
         import torch
         from transformers import AutoModel
 
-        from lawgov_nlp.base import load_base_tokenizer
+        from lawgov_nlp.models.base import load_base_tokenizer
 
         torch.manual_seed(0)
         tok = load_base_tokenizer(model_dir)
@@ -93,7 +93,7 @@ def main() -> None:
 
     import torch
 
-    from lawgov_nlp.base import build_base
+    from lawgov_nlp.models.base import build_base
 
     torch.set_num_threads(args.threads)
     text = sample_text()

@@ -14,8 +14,8 @@ import statistics
 import time
 from pathlib import Path
 
-from lawgov_nlp.reading import read_bytes
-from lawgov_nlp.segment import segment
+from lawgov_nlp.text.reading import read_bytes
+from lawgov_nlp.text.segment import segment
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "samples"
 

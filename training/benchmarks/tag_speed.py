@@ -46,9 +46,10 @@ def run_variant(name: str, model: str, repeat: int, threads: int) -> dict:
     texts = [t for t, _ in sents]
     secs = [s for _, s in sents]
     if name == "naive":
-        from lawgov_nlp.tagger import Tagger, encode_items, tokenize_items
+        import lawgov_nlp as lg
+        from lawgov_nlp.models.encoder import encode_items, tokenize_items
 
-        t = Tagger.load(model, threads=threads)
+        t = lg.load(model, threads=threads)
         net = t.net
         if hasattr(net.encoder, "merge_and_unload"):
             net.encoder = net.encoder.merge_and_unload()
@@ -57,24 +58,24 @@ def run_variant(name: str, model: str, repeat: int, threads: int) -> dict:
         def once():
             out = []
             for text, sec in sents:  # one sentence at a time, as a pipeline loop does
-                items, _, _ = encode_items(t.tokenizer, t.cfg, [text], [sec])
+                items, _, _ = encode_items(t.tokenizer, t.settings, [text], [sec])
                 with torch.no_grad():
                     for it in items:
-                        b = tokenize_items(t.tokenizer, t.cfg, [it])
+                        b = tokenize_items(t.tokenizer, t.settings, [it])
                         dl, rl = net(b["input_ids"], b["attention_mask"])
                         out.append((torch.softmax(dl, -1), torch.softmax(rl, -1)))
             return out
     elif name in ("fp32", "int8"):
-        from lawgov_nlp.tagger import Tagger
+        import lawgov_nlp as lg
 
-        t = Tagger.load(model, fast=(name == "int8"), threads=threads)
+        t = lg.load(model, fast=(name == "int8"), threads=threads)
 
         def once():
             return t.predict_proba(texts, secs)
     else:
-        from lawgov_nlp.baselines import load_any
+        import lawgov_nlp as lg
 
-        t = load_any("keywords" if name == "keywords" else str(ROOT / "models" / "baseline-tfidf"))
+        t = lg.load("keywords" if name == "keywords" else str(ROOT / "models" / "baseline-tfidf"))
 
         def once():
             return t.predict_proba(texts, secs)

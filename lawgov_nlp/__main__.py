@@ -1,0 +1,4 @@
+"""``python -m lawgov_nlp`` runs the ``lawgov`` command line."""
+from .cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""What the commands share, written once: messages, exit codes, output formats, model loading,
+input collection with its problems reported, progress bars that ``--no-progress`` turns off."""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator, NoReturn, Sequence
+
+import typer
+
+EXIT_FAILED_INPUT = 1   # some input failed; the rest is done
+EXIT_USAGE = 2          # nothing was done: bad arguments, model or output
+EXIT_INTERRUPTED = 130
+
+
+class Console:
+    """stderr messages; ``quiet`` drops the informational ones (errors and warnings always show)."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+
+    def info(self, msg: str) -> None:
+        if not self.quiet:
+            typer.echo(msg, err=True)
+
+    def warn(self, msg: str) -> None:
+        typer.echo(f"warning: {msg}", err=True)
+
+    def error(self, msg: str) -> None:
+        typer.echo(f"error: {msg}", err=True)
+
+    def input_error(self, path: str, reason: str) -> None:
+        typer.echo(f"error: {path}: {reason}", err=True)
+
+
+def err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def fail(e: BaseException, code: int = EXIT_USAGE) -> NoReturn:
+    """Report a user-caused error in one line (no traceback) and exit."""
+    typer.echo(f"error: {e}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors(code: int = EXIT_USAGE) -> Iterator[None]:
+    """Turn a :class:`~lawgov_nlp.errors.LawgovError` into one line on stderr and an exit code."""
+    from ..errors import LawgovError
+
+    try:
+        yield
+    except LawgovError as e:
+        fail(e, code)
+
+
+ROW_SUFFIXES = {"jsonl": "jsonl", "json": "jsonl", "csv": "csv", "xlsx": "xlsx"}
+
+
+def row_format(output: str, given: str | None) -> str:
+    """The output format: given, else from the extension (``-`` means JSONL on stdout)."""
+    if given:
+        return given
+    if output == "-":
+        return "jsonl"
+    ext = Path(output).suffix.lower().lstrip(".")
+    if ext in ROW_SUFFIXES:
+        return ROW_SUFFIXES[ext]
+    raise typer.BadParameter(f"cannot tell the output format from {Path(output).name!r}; "
+                             "use .jsonl, .csv or .xlsx, or --format", param_hint="--output")
+
+
+def collect(paths: Sequence[str], console: Console):
+    """Files from files, folders and globs; each argument that names no file is reported."""
+    from ..text.inputs import collect_inputs
+
+    files, problems = collect_inputs(paths)
+    for p in problems:
+        console.input_error(p.path, p.reason)
+    return files, problems
+
+
+def load_model(model: str | os.PathLike | None, console: Console, **options):
+    """Any model through the one loader; a failure is one line and exit status 2."""
+    from ..errors import LawgovError
+    from ..models.registry import load
+
+    try:
+        return load(model, **options)
+    except LawgovError as e:
+        console.error(f"cannot load the model{' ' + str(model) if model else ''}: {e}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def bar(total: int | None, desc: str, unit: str, quiet: bool, position: int = 0):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, position=position, leave=False)

@@ -1,0 +1,80 @@
+"""``lawgov report``: the coverage and problem report of tagged reports, as HTML or XLSX."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from .common import EXIT_FAILED_INPUT, EXIT_USAGE, Console, collect, load_model, user_errors
+
+
+def report(
+    paths: List[str] = typer.Argument(..., help="Report files, folders or glob patterns (.txt .html .docx .pdf)."),
+    output: str = typer.Option(..., "--output", "-o", help="report.html (one self-contained page) or report.xlsx."),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="Model directory, a shipped model's name or 'keywords' (default: the shipped model)."),
+    fast: bool = typer.Option(False, "--fast/--no-fast", help="int8 dynamic quantization (faster on CPU)."),
+    title: Optional[str] = typer.Option(None, help="Page title of the HTML report."),
+    batch_size: int = typer.Option(32, min=1, help="Sentences per forward pass."),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: the free cores this process may use, at most 8)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", "--quiet/", "-q/",
+                                  help="Progress bars and counts on stderr (--no-progress / -q: errors and warnings only)."),
+) -> None:
+    """Tag the reports and write what they cover and which problems they admit.
+
+    Per document: body sentences per dimension (count, share), the dimensions not covered, the
+    problem sentences by dimension, plans and the sections where each dimension appears; across
+    the documents: a documents × dimensions table and the least covered dimensions. HTML: one
+    file that opens offline, with charts, a heat-map, the text coloured by dimension and filters.
+    XLSX: sheets sentences, summary, comparison, dimensions, problems, least_covered.
+
+    Problems are counted over body sentences only (headings are never problems), the same way
+    here, on the page and in the workbook. Unreadable files are reported (name, reason),
+    skipped and listed in the report; the exit status is 1 when any input failed.
+    """
+    from pathlib import Path
+
+    from ..engines.local import read_documents, tag_to_writer
+    from ..output import resolve_output
+    from ..report import REPORT_SUFFIXES, write_report
+    from .common import bar
+
+    console = Console(quiet=not progress)
+    if Path(output).suffix.lower() not in REPORT_SUFFIXES:
+        raise typer.BadParameter(f"cannot tell the report format from {Path(output).name!r}; use .html or .xlsx",
+                                 param_hint="--output")
+    files, problems = collect(paths, console)
+    skipped: list[tuple[str, str]] = [(p.path, p.reason) for p in problems]
+    with user_errors():
+        out = resolve_output(output, inputs=files)
+    tagger_box: list = []
+
+    def load():
+        tagger_box.append(load_model(model, console, fast=fast, batch_size=batch_size, threads=threads))
+        return tagger_box[0]
+
+    def on_error(path: str, reason: str) -> None:
+        skipped.append((path, reason))
+        console.input_error(path, reason)
+
+    tagged: list = []
+    sbar = bar(None, "tagging", "sent", console.quiet)
+    try:
+        tag_to_writer(load, read_documents(files, on_error), tagged.append, on_error, progress=sbar.update)
+    finally:
+        sbar.close()
+    if not tagged:
+        console.error("no readable report among the inputs; nothing written")
+        raise typer.Exit(EXIT_FAILED_INPUT if skipped else EXIT_USAGE)
+    tagger = tagger_box[0]
+    kwargs = {"scheme": tagger.scheme, "skipped": skipped}
+    if Path(output).suffix.lower() != ".xlsx":
+        kwargs.update(title=title, model=tagger.path)
+    with user_errors():
+        write_report(tagged, out, **kwargs)
+    n_prob = sum(len(d.problems) for d in tagged)
+    console.info(f"{out}: {len(tagged)} document(s), {sum(len(d.sentences) for d in tagged)} sentences, "
+                 f"{n_prob} problem sentence(s) (body sentences; headings are not counted)")
+    if skipped:
+        console.error(f"{len(skipped)} input(s) failed")
+        raise typer.Exit(EXIT_FAILED_INPUT)

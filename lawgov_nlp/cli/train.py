@@ -1,0 +1,70 @@
+"""``lawgov train``, ``lawgov evaluate`` and ``lawgov tune-thresholds``: thin wrappers over
+:mod:`lawgov_nlp.train`, :mod:`lawgov_nlp.evaluation` and :mod:`lawgov_nlp.metrics`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import EXIT_FAILED_INPUT, Console, load_model, user_errors
+
+
+def train(
+    config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/train/default.yaml or tfidf.yaml."),
+    output_dir: Optional[Path] = typer.Option(None, help="Override output_dir of the config."),
+    fresh: bool = typer.Option(False, "--fresh", help="Ignore an existing checkpoint and start over."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", "--quiet/", "-q/"),
+) -> None:
+    """Train the model kind a config describes (resumes from its last checkpoint if interrupted)."""
+    from ..train import load_config, run
+
+    with user_errors(EXIT_FAILED_INPUT):
+        cfg = load_config(config, {"output_dir": str(output_dir)} if output_dir else None)
+        run(cfg, resume=not fresh, log=typer.echo if progress else (lambda m: None), progress=progress)
+
+
+def evaluate(
+    model: str = typer.Argument(..., help="Model directory, a shipped model's name, or 'keywords'."),
+    data: Path = typer.Argument(..., help="Annotated JSONL file in the project format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for metrics.json, confusion CSV/PNG, errors.csv."),
+    fast: bool = typer.Option(False, "--fast/--no-fast", help="Evaluate the int8 fast path of a neural model."),
+    top_errors: int = typer.Option(50, min=0, help="How many of the most confident errors to keep."),
+) -> None:
+    """Per-class P/R/F1, macro/weighted F1, accuracy, role macro-F1, problem-flag P/R/F1,
+    confusion matrices and the most confident errors of any model on any annotated file."""
+    from ..data.corpus import load_records
+    from ..evaluation import evaluate_tagger, format_summary, write_evaluation
+
+    console = Console()
+    tagger = load_model(model, console, fast=fast)
+    with user_errors(EXIT_FAILED_INPUT):
+        records = load_records(data, tagger.scheme)
+        m = evaluate_tagger(tagger, records, top_errors)
+        if output:
+            write_evaluation(m, output, {"model": str(model), "data": str(data), "fast": fast})
+    typer.echo(format_summary(m, f"{model} on {data}"))
+    if output:
+        typer.echo(f"results in {output}/ (metrics.json, confusion_*.csv/png, errors.csv)")
+
+
+def tune_thresholds(
+    model: Path = typer.Argument(..., help="Model directory (any kind)."),
+    dev: Path = typer.Argument(Path("training/data/dev.jsonl"), help="Dev data (never the test split)."),
+) -> None:
+    """Tune the problem-flag and secondary-dimension thresholds on dev and store them in the model directory."""
+    from ..data.corpus import load_records
+    from ..metrics import tune_thresholds as tune
+    from ..models.contract import Thresholds, set_thresholds
+
+    console = Console()
+    tagger = load_model(model, console)
+    with user_errors(EXIT_FAILED_INPUT):
+        recs = load_records(dev, tagger.scheme)
+        dp, rp = tagger.predict_records(recs)
+        th = tune(dp, rp, recs, tagger.scheme, tagger.thresholds)
+        where = set_thresholds(model, Thresholds(th["problem_threshold"], th["secondary_threshold"]))
+    sec = (f"dev secondary F1 {th['secondary_f1_dev']:.4f}" if th.get("secondary_f1_dev") is not None
+           else th.get("secondary_note", "not tuned"))
+    typer.echo(f"problem threshold {th['problem_threshold']} (dev problem F1 {th['problem_f1_dev']:.4f}); "
+               f"secondary threshold {th['secondary_threshold']} ({sec}); stored in {where}")

@@ -1,0 +1,220 @@
+"""Annotated data: the corpus format, validation, loading into ``datasets``, and annotation-tool formats.
+
+The format is JSONL, one sentence a line::
+
+    {"doc_id": "w1_city_annual_2022", "sent_id": "w1_city_annual_2022-0007",
+     "text": "……", "dimension": "functions", "role": "achievement",
+     "secondary": ["digital"], "section": ["一、主要举措和成效", "（一）……"], "source": "written"}
+
+``doc_id``, ``sent_id``, ``text``, ``dimension`` and ``role`` are required;
+``secondary``, ``section`` and ``source`` are optional; other keys (``genre``,
+``script``, ``annotator`` …) are kept as they are. Labels are checked against
+the configured :class:`~lawgov_nlp.scheme.LabelScheme`.
+
+Round trips with the tools annotators use are in :mod:`lawgov_nlp.data.formats`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ..errors import CorpusError
+from ..scheme import LabelScheme, load_scheme
+
+REQUIRED = ("doc_id", "sent_id", "text", "dimension", "role")
+OPTIONAL = ("secondary", "section", "source", "is_heading", "heading_level", "paragraph")
+FIELD_ORDER = REQUIRED + OPTIONAL
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with one line of an annotated file."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+# --------------------------------------------------------------------------- JSONL
+def read_jsonl(path: str | os.PathLike) -> tuple[list[dict], list[Problem]]:
+    """Records of a JSONL file, with JSON syntax problems as :class:`Problem` (line numbers 1-based)."""
+    records: list[dict] = []
+    problems: list[Problem] = []
+    with open(path, encoding="utf-8-sig") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                problems.append(Problem(n, "json", f"not valid JSON ({e.msg} at column {e.colno})"))
+                continue
+            if not isinstance(obj, dict):
+                problems.append(Problem(n, "json", "a line must be a JSON object"))
+                continue
+            obj["_line"] = n
+            records.append(obj)
+    return records, problems
+
+
+def write_jsonl(records: Iterable[dict], path: str | os.PathLike) -> int:
+    """Write records atomically, required fields first; returns the number written."""
+    from ..output import atomic_write
+
+    n = 0
+    with atomic_write(path) as fh:
+        for r in records:
+            fh.write(json.dumps(_ordered(r), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def _ordered(r: dict) -> dict:
+    out = {k: r[k] for k in FIELD_ORDER if k in r}
+    out.update({k: v for k, v in r.items() if k not in out and not k.startswith("_")})
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+def validate_records(records: Sequence[dict], scheme: LabelScheme | None = None) -> list[Problem]:
+    """Every problem in the records: missing ids, empty text, unknown labels, bad types, duplicate ids."""
+    scheme = scheme or load_scheme()
+    dims, roles = set(scheme.dimension_codes), set(scheme.role_codes)
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(records, 1):
+        n = int(r.get("_line", i))
+        for key in ("doc_id", "sent_id"):
+            v = r.get(key)
+            if v is None or (isinstance(v, str) and not v.strip()):
+                problems.append(Problem(n, key, f"missing {key.replace('_', ' ')}"))
+            elif not isinstance(v, (str, int)):
+                problems.append(Problem(n, key, f"must be a string, got {type(v).__name__}"))
+        text = r.get("text")
+        if not isinstance(text, str):
+            problems.append(Problem(n, "text", "missing text" if text is None else f"must be a string, got {type(text).__name__}"))
+        elif not text.strip():
+            problems.append(Problem(n, "text", "empty text"))
+        d = r.get("dimension")
+        if d is None or d == "":
+            problems.append(Problem(n, "dimension", "missing dimension"))
+        elif d not in dims:
+            problems.append(Problem(n, "dimension", f"unknown label {d!r} (scheme {scheme.name}: {', '.join(scheme.dimension_codes)})"))
+        ro = r.get("role")
+        if ro is None or ro == "":
+            problems.append(Problem(n, "role", "missing role"))
+        elif ro not in roles:
+            problems.append(Problem(n, "role", f"unknown label {ro!r} (scheme {scheme.name}: {', '.join(scheme.role_codes)})"))
+        sec = r.get("secondary")
+        if sec is not None:
+            if not isinstance(sec, list) or not all(isinstance(x, str) for x in sec):
+                problems.append(Problem(n, "secondary", "must be a list of dimension codes"))
+            else:
+                for x in sec:
+                    if x not in dims:
+                        problems.append(Problem(n, "secondary", f"unknown label {x!r}"))
+                    elif x == d:
+                        problems.append(Problem(n, "secondary", f"repeats the primary dimension {x!r}"))
+        section = r.get("section")
+        if section is not None and (not isinstance(section, list) or not all(isinstance(x, str) for x in section)):
+            problems.append(Problem(n, "section", "must be a list of heading texts"))
+        sid = r.get("sent_id")
+        if isinstance(sid, (str, int)) and str(sid).strip():
+            if str(sid) in seen:
+                problems.append(Problem(n, "sent_id", f"duplicate id {sid!r} (first on line {seen[str(sid)]})"))
+            else:
+                seen[str(sid)] = n
+    return problems
+
+
+def validate_file(path: str | os.PathLike, scheme: LabelScheme | None = None) -> tuple[list[dict], list[Problem]]:
+    """Read and validate a JSONL file; returns the records and all problems found."""
+    records, problems = read_jsonl(path)
+    problems += validate_records(records, scheme)
+    problems.sort(key=lambda p: p.line)
+    return records, problems
+
+
+def load_records(paths: str | os.PathLike | Sequence[str | os.PathLike], scheme: LabelScheme | None = None) -> list[dict]:
+    """Validated records of one or more JSONL files; raises :class:`CorpusError` listing every bad line."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[dict] = []
+    for p in paths:
+        records, problems = validate_file(p, scheme)
+        if problems:
+            raise CorpusError(str(p), problems)
+        out.extend(records)
+    return out
+
+
+# --------------------------------------------------------------------------- datasets
+def to_dataset(records: Sequence[dict], scheme: LabelScheme | None = None):
+    """A ``datasets.Dataset`` with string labels plus integer ``dimension_id``/``role_id`` columns."""
+    import datasets
+
+    scheme = scheme or load_scheme()
+    dims, roles = scheme.dimension_codes, scheme.role_codes
+    cols: dict[str, list[Any]] = {k: [] for k in ("doc_id", "sent_id", "text", "dimension", "role", "secondary",
+                                                   "section", "source", "dimension_id", "role_id")}
+    for r in records:
+        cols["doc_id"].append(str(r["doc_id"]))
+        cols["sent_id"].append(str(r["sent_id"]))
+        cols["text"].append(r["text"])
+        cols["dimension"].append(r["dimension"])
+        cols["role"].append(r["role"])
+        cols["secondary"].append(list(r.get("secondary") or []))
+        cols["section"].append(list(r.get("section") or []))
+        cols["source"].append(str(r.get("source") or ""))
+        cols["dimension_id"].append(dims.index(r["dimension"]))
+        cols["role_id"].append(roles.index(r["role"]))
+    features = datasets.Features({
+        "doc_id": datasets.Value("string"), "sent_id": datasets.Value("string"), "text": datasets.Value("string"),
+        "dimension": datasets.Value("string"), "role": datasets.Value("string"),
+        "secondary": datasets.Sequence(datasets.Value("string")), "section": datasets.Sequence(datasets.Value("string")),
+        "source": datasets.Value("string"),
+        "dimension_id": datasets.ClassLabel(names=dims), "role_id": datasets.ClassLabel(names=roles),
+    })
+    return datasets.Dataset.from_dict(cols, features=features)
+
+
+def load_dataset(paths, scheme: LabelScheme | None = None):
+    """Load annotated JSONL file(s) into a validated ``datasets.Dataset``."""
+    scheme = scheme or load_scheme()
+    return to_dataset(load_records(paths, scheme), scheme)
+
+
+def load_splits(files: dict[str, str | os.PathLike] | str | os.PathLike, scheme: LabelScheme | None = None):
+    """A ``datasets.DatasetDict`` from ``{"train": path, ...}`` or a folder holding ``<split>.jsonl`` files."""
+    import datasets
+
+    scheme = scheme or load_scheme()
+    if not isinstance(files, dict):
+        folder = Path(files)
+        files = {p.stem: p for p in sorted(folder.glob("*.jsonl")) if p.stem in ("train", "dev", "test", "real")}
+        if not files:
+            raise CorpusError(str(folder), [Problem(0, "folder", "no train/dev/test/real .jsonl files")])
+    return datasets.DatasetDict({k: load_dataset(v, scheme) for k, v in files.items()})
+
+
+# --------------------------------------------------------------------------- stats
+def label_counts(records: Sequence[dict], scheme: LabelScheme | None = None) -> "Any":
+    """A pandas DataFrame of dimension × role counts with totals, rows and columns in scheme order."""
+    import pandas as pd
+
+    scheme = scheme or load_scheme()
+    c = Counter((r.get("dimension"), r.get("role")) for r in records)
+    rows = scheme.dimension_codes + sorted({d for d, _ in c if d not in scheme.dimension_codes and d is not None})
+    cols = scheme.role_codes + sorted({r for _, r in c if r not in scheme.role_codes and r is not None})
+    df = pd.DataFrame([[c.get((d, r), 0) for r in cols] for d in rows], index=rows, columns=cols)
+    df["total"] = df.sum(axis=1)
+    df.loc["total"] = df.sum(axis=0)
+    return df

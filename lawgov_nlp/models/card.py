@@ -1,0 +1,87 @@
+"""The model card (``README.md``) a model directory gets at save time.
+
+Every figure in it is read from the manifest and ``metrics.json`` (written while the model was
+measured); hand-written notes can be appended (``training/model_card.py DIR --notes FILE``).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_KIND_TEXT = {
+    "encoder": "a fine-tuned encoder with two heads that reads each sentence alone, with its heading path "
+               "as a second segment",
+    "context": "a document-context tagger: each sentence is encoded once, then a small contextual layer reads "
+               "the document's sentences (headings included, in order) before the two heads",
+    "tfidf": "TF-IDF (jieba words + character n-grams, heading-path n-grams) with two logistic regressions",
+    "keywords": "keyword rules from the label scheme's cue words (no training)",
+}
+
+
+def _table(m: dict, kind: str) -> list[str]:
+    rows = ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label, v in m[kind]["per_class"].items():
+        rows.append(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
+    return rows
+
+
+def _is_result(m: Any) -> bool:
+    return isinstance(m, dict) and "dimension_macro_f1" in m and "dimension" in m
+
+
+def model_card(manifest, metrics: dict | None = None, name: str | None = None, notes: str = "") -> str:
+    """Markdown card: what the model is, its labels and thresholds, and its measured results."""
+    metrics = metrics or {}
+    cfg = metrics.get("config") or {}
+    out = [f"# {name or 'lawgov-nlp model'}", "",
+           "Sentence tagger for Chinese local-government rule-of-law reports: the dimension of",
+           "《市县法治政府建设示范指标体系》 a sentence reports on and its role (achievement / problem /",
+           "plan / other), with `is_problem` from a tuned threshold.", "",
+           f"- kind: `{manifest.kind}` — {_KIND_TEXT.get(manifest.kind, manifest.kind)}",
+           f"- dimensions: {', '.join(f'`{d}`' for d in manifest.dimensions)}",
+           f"- roles: {', '.join(f'`{r}`' for r in manifest.roles)}",
+           f"- thresholds: problem {manifest.thresholds.get('problem')}, secondary {manifest.thresholds.get('secondary')}",
+           f"- written by: {', '.join(f'{k} {v}' for k, v in sorted((manifest.versions or {}).items()))}",
+           "- load: `lawgov_nlp.load(\"<this directory>\")`; tag: `lawgov tag REPORTS -o tags.csv --model <this directory>`"]
+    if manifest.trained_from:
+        out.append(f"- trained from: `{json.dumps(manifest.trained_from, ensure_ascii=False)}`")
+    out.append("")
+    splits = [k for k, v in metrics.items() if _is_result(v)]
+    if splits:
+        files = {"dev": cfg.get("dev"), **(cfg.get("eval") or {})}
+        out += ["## Measured results", "",
+                "Measured when the model was trained or evaluated (file `metrics.json` here): the model and its",
+                "thresholds were selected on dev; the other splits were evaluated once, never tuned on.", "",
+                "| split | sentences | dimension macro-F1 | weighted F1 | accuracy | role macro-F1 | plan F1 | problem P | problem R | problem F1 |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for s in splits:
+            m = metrics[s]
+            p = m["problem"]
+            plan = (m["role"]["per_class"].get("plan") or {}).get("f1")
+            out.append(f"| {s} | {m['dimension']['n']} | {m['dimension_macro_f1']:.3f} | {m['dimension']['weighted_f1']:.3f} | "
+                       f"{m['dimension']['accuracy']:.3f} | {m['role_macro_f1']:.3f} | "
+                       f"{'' if plan is None else f'{plan:.3f}'} | {p['precision']:.3f} | {p['recall']:.3f} | {p['f1']:.3f} |")
+        named = [f"`{s}` = `{files[s]}`" for s in splits if files.get(s)]
+        if named:
+            out += ["", "Data of each split: " + "; ".join(named) + "."]
+        out.append("")
+        for s in splits:
+            out += [f"### Per-class results: {s}", "", "Dimension:", "", *_table(metrics[s], "dimension"), "",
+                    "Role:", "", *_table(metrics[s], "role"), ""]
+    hist = metrics.get("history")
+    if cfg:
+        out += ["## Training", "", "The configuration, as run (also in `metrics.json`):", "", "```json",
+                json.dumps(cfg, ensure_ascii=False, indent=1), "```", ""]
+        if metrics.get("train_seconds") is not None:
+            out += [f"Training took {metrics['train_seconds'] / 60:.1f} minutes on {metrics.get('threads', '?')} CPU "
+                    "threads, including dev evaluation after each epoch.", ""]
+    if hist and all(isinstance(x, dict) and "epoch" in x for x in hist):
+        keys = [k for k in hist[0] if k != "epoch"]
+        out += ["| epoch | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for x in hist:
+            out.append(f"| {x['epoch']} | " + " | ".join(f"{x[k]:.4f}" if isinstance(x.get(k), float) else str(x.get(k))
+                                                       for k in keys) + " |")
+        out.append("")
+    if notes:
+        out += [notes.strip(), ""]
+    return "\n".join(out)

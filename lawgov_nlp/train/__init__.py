@@ -1,0 +1,36 @@
+"""Training: config dataclasses validated on construction (:mod:`.config`), the encoder's training
+loop (:mod:`.loop`) and the TF-IDF baseline's (:mod:`.tfidf`). Metrics live in
+:mod:`lawgov_nlp.metrics`, not here.
+
+    from lawgov_nlp.train import load_config, run
+    run(load_config("configs/train/default.yaml"))
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from .config import CONFIG_CLASSES, TfidfConfig, TrainConfig, load_config, read_yaml
+
+
+def run(config, *, resume: bool = True, log: Callable[[str], None] = print, progress: bool = True):
+    """Train whatever kind a config (dataclass or YAML path) describes; returns the metrics or the tagger."""
+    if isinstance(config, (str, os.PathLike)):
+        config = load_config(config)
+    if isinstance(config, TfidfConfig):
+        from .tfidf import train_from_config
+
+        return train_from_config(config, log=log)
+    from .loop import train as _train
+
+    return _train(config, resume=resume, log=log, progress=progress)
+
+
+def train(config, **kwargs):
+    """Fine-tune an encoder tagger as the config says (see :func:`lawgov_nlp.train.loop.train`)."""
+    from .loop import train as _train
+
+    return _train(config, **kwargs)
+
+
+__all__ = ["TrainConfig", "TfidfConfig", "CONFIG_CLASSES", "load_config", "read_yaml", "run", "train"]

@@ -1,0 +1,206 @@
+"""Training configs: one YAML loader, one dataclass per model kind, validated on construction.
+
+    cfg = load_config("configs/train/default.yaml")     # kind: encoder (default) | tfidf
+    TrainConfig(pooling="max")                            # raises ConfigError at once
+
+Every config names its ``kind``; :func:`load_config` reads the YAML once and gives the matching
+dataclass, so ``lawgov train`` trains any kind from its file. Relative paths are relative to
+the current directory.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..models.settings import EncoderSettings, LoraSettings
+
+SELECT_METRICS = ("mean_macro_f1", "dimension_macro_f1", "role_macro_f1")
+
+
+def read_yaml(path: str | os.PathLike) -> dict:
+    """The mapping in a YAML file, or a :class:`ConfigError` naming the file and the problem."""
+    import yaml
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config ({e.strerror or e})") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML ({e})") from e
+    if data is None:
+        raise ConfigError(f"{p}: the config file is empty")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: a training config is a mapping of keys to values")
+    return data
+
+
+def _build(cls, data: dict, where: str):
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
+    try:
+        return cls(**data)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _positive(name: str, v: Any) -> None:
+    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+
+
+def _nonneg_number(name: str, v: Any) -> None:
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+        raise ConfigError(f"{name} must be a number ≥ 0, got {v!r}")
+
+
+def _path(name: str, v: Any, optional: bool = False) -> None:
+    if v is None and optional:
+        return
+    if not isinstance(v, (str, os.PathLike)) or not str(v).strip():
+        raise ConfigError(f"{name} must be a file path, got {v!r}")
+
+
+@dataclass
+class _Common:
+    scheme: str = "zh-2021"
+    train: str = "training/data/train.jsonl"
+    dev: str | None = "training/data/dev.jsonl"
+    eval: dict = field(default_factory=dict)        # name -> file, evaluated once at the end (test, real …)
+    output_dir: str = "models/lawgov-zh-small"
+
+    def _check_common(self) -> None:
+        _path("train", self.train)
+        _path("dev", self.dev, optional=True)
+        _path("output_dir", self.output_dir)
+        if not isinstance(self.eval, dict) or not all(isinstance(k, str) for k in self.eval):
+            raise ConfigError(f"eval must be a mapping of split name to file, got {self.eval!r}")
+        for k, v in self.eval.items():
+            _path(f"eval.{k}", v)
+
+
+@dataclass
+class TrainConfig(_Common):
+    """Fine-tuning an ``encoder`` model (see ``configs/train/default.yaml`` for every key)."""
+
+    kind: str = "encoder"
+    base: str = "bundled"
+    max_length: int = 128
+    use_section: bool = True
+    section_max_tokens: int = 32
+    pooling: str = "mean"
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    learning_rate: float = 5e-4
+    head_learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    epochs: int = 8
+    early_stopping_patience: int = 2
+    select_metric: str = "mean_macro_f1"
+    class_weighting: Any = "auto"                   # auto | none | {code: weight}
+    role_loss_weight: float = 1.0
+    dropout: float = 0.1
+    seed: int = 42
+    lora: LoraSettings | None = field(default_factory=LoraSettings)
+    encoder_layers: int | None = None               # keep only the first N layers of the base (smaller student)
+    save_full: bool = False
+    threads: int | None = None
+    max_train_examples: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind != "encoder":
+            raise ConfigError(f"kind must be 'encoder' for this config class, got {self.kind!r}")
+        self._check_common()
+        if self.dev is None:
+            raise ConfigError("dev is required: it selects the model and tunes the thresholds")
+        self.lora = LoraSettings.from_value(self.lora)
+        self.encoder_settings()  # validates base, lengths, pooling, dropout, layers
+        if self.select_metric not in SELECT_METRICS:
+            raise ConfigError(f"select_metric must be one of {', '.join(SELECT_METRICS)}, got {self.select_metric!r}")
+        if not (isinstance(self.class_weighting, dict) or self.class_weighting in ("auto", "none", None)):
+            raise ConfigError("class_weighting must be auto, none or a mapping of dimension code to weight")
+        for k in ("batch_size", "eval_batch_size", "epochs"):
+            _positive(k, getattr(self, k))
+        for k in ("learning_rate", "head_learning_rate", "weight_decay", "role_loss_weight"):
+            _nonneg_number(k, getattr(self, k))
+        if not 0 <= float(self.warmup_ratio) < 1:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        if not isinstance(self.early_stopping_patience, int) or self.early_stopping_patience < 0:
+            raise ConfigError(f"early_stopping_patience must be a whole number ≥ 0, got {self.early_stopping_patience!r}")
+        for k in ("threads", "max_train_examples"):
+            if getattr(self, k) is not None:
+                _positive(k, getattr(self, k))
+
+    def encoder_settings(self) -> EncoderSettings:
+        return EncoderSettings(base=self.base, max_length=self.max_length, use_section=self.use_section,
+                               section_max_tokens=self.section_max_tokens, pooling=self.pooling, dropout=self.dropout,
+                               lora=self.lora, encoder_layers=self.encoder_layers, save_full=self.save_full)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, overrides: dict | None = None) -> "TrainConfig":
+        data = {**read_yaml(path), **(overrides or {})}
+        return _build(cls, data, str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "<config>") -> "TrainConfig":
+        return _build(cls, dict(data), where)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        d = asdict(self)
+        d.pop("threads", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+TFIDF_PARAMS = ("C", "max_word", "max_char", "max_section", "section_weight", "min_df", "random_state", "max_iter")
+
+
+@dataclass
+class TfidfConfig(_Common):
+    """Training the TF-IDF + logistic-regression baseline (``configs/train/tfidf.yaml``)."""
+
+    kind: str = "tfidf"
+    output_dir: str = "models/baseline-tfidf"
+    params: dict = field(default_factory=dict)      # TfidfTagger options
+
+    def __post_init__(self) -> None:
+        if self.kind == "tfidf-lr":  # the 0.1 name
+            self.kind = "tfidf"
+        if self.kind != "tfidf":
+            raise ConfigError(f"kind must be 'tfidf' for this config class, got {self.kind!r}")
+        self._check_common()
+        if not isinstance(self.params, dict):
+            raise ConfigError("params must be a mapping of TF-IDF options")
+        bad = sorted(set(self.params) - set(TFIDF_PARAMS))
+        if bad:
+            raise ConfigError(f"unknown key(s) {bad} under 'params'; allowed: {', '.join(TFIDF_PARAMS)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+CONFIG_CLASSES: dict[str, type] = {"encoder": TrainConfig, "tfidf": TfidfConfig, "tfidf-lr": TfidfConfig}
+
+
+def load_config(path: str | os.PathLike, overrides: dict | None = None):
+    """The config dataclass a YAML file describes, chosen by its ``kind`` (default ``encoder``)."""
+    data = {**read_yaml(path), **(overrides or {})}
+    kind = data.get("kind", "encoder")
+    cls = CONFIG_CLASSES.get(kind)
+    if cls is None:
+        raise ConfigError(f"{path}: unknown kind {kind!r}; known: {', '.join(k for k in CONFIG_CLASSES if k != 'tfidf-lr')}")
+    return _build(cls, data, str(path))
