@@ -43,7 +43,7 @@ DATA_OUT = ROOT / "training" / "data"
 SEED = 20240601
 DUP_THRESHOLD = 0.6      # character 3-gram Jaccard on normalised text
 DUP_MIN_CHARS = 15       # shorter lines (headings, 牵头单位/完成时限 lines) are formulaic by genre
-MOJIBAKE_DOCS = ("w4_county_annual_2020", "w6_county_annual_2022_web")
+MOJIBAKE_DOCS = ("w4_county_annual_2020", "w6_county_annual_2022_web", "w7_city_annual_2022_noheads_trad")
 GENRE_GROUP = {
     "annual_city": "annual", "annual_county": "annual", "annual_district": "annual",
     "annual_township": "annual", "annual_department": "department",
@@ -235,6 +235,43 @@ def stratified_split(docs: dict[str, dict], seed: int = SEED) -> dict[str, str]:
     return {doc_id: pattern.get(i % 7, "train") for i, doc_id in enumerate(ordered)}
 
 
+def keep_splits(docs: dict[str, dict]) -> dict[str, str]:
+    """doc_id → split: documents already in ``splits.json`` keep their split (so dev and test never
+    move into training); documents new since then are dealt out by :func:`stratified_split` among
+    themselves."""
+    old: dict[str, str] = {}
+    p = DATA_OUT / "splits.json"
+    if p.exists():
+        data = json.loads(p.read_text(encoding="utf-8"))
+        old = {d: s for s in ("train", "dev", "test") for d in data.get(s, [])}
+    new = {d: h for d, h in docs.items() if d not in old}
+    assign = {d: s for d, s in old.items() if d in docs}
+    assign.update(stratified_split(new) if new else {})
+    return assign
+
+
+def real_records() -> list[dict]:
+    """The annotated real samples with the heading fields the segmenter gives them (is_heading, level, paragraph)."""
+    from lawgov_nlp.text.reading import read_file
+
+    recs = [json.loads(x) for x in REAL.read_text(encoding="utf-8").splitlines() if x.strip()]
+    samples = ROOT / "tests" / "data" / "samples"
+    by_doc: dict[str, list] = {}
+    for r in recs:
+        doc = r["doc_id"]
+        if doc not in by_doc:
+            by_doc[doc] = read_file(samples / f"{doc.removeprefix('real_')}.txt").sentences
+        sents = by_doc[doc]
+        k = int(r["sent_id"].rsplit("-", 1)[1])
+        s = sents[k]
+        if s.text != r["text"]:
+            raise SystemExit(f"{r['sent_id']}: the sample's sentence {k} is {s.text[:30]!r}, the annotation has "
+                             f"{r['text'][:30]!r}; re-annotate after a segmentation change")
+        r.update({"section": list(s.section), "is_heading": s.is_heading, "heading_level": s.heading_level,
+                  "paragraph": s.paragraph})
+    return recs
+
+
 def load_adjudication() -> dict[tuple[str, str], dict]:
     if not ADJUDICATION.exists():
         return {}
@@ -297,6 +334,7 @@ def build(check_only: list[str] | None = None) -> int:
         for i, (s, a) in enumerate(pairs):
             rec = {"doc_id": doc_id, "sent_id": f"{doc_id}-{i:04d}", "text": s.text, "dimension": a.dimension,
                    "role": a.role, "secondary": list(a.secondary), "section": list(s.section),
+                   "is_heading": s.is_heading, "heading_level": s.heading_level, "paragraph": s.paragraph,
                    "source": "written", "genre": d.header["genre"], "script": d.header["script"],
                    "annotator": d.header.get("author", "")}
             adj = adjud.get((doc_id, s.text))
@@ -325,14 +363,12 @@ def build(check_only: list[str] | None = None) -> int:
         print(f"error: {len(pairs)} near-duplicate pair(s) at Jaccard >= {DUP_THRESHOLD}")
         return 1
 
-    assign = stratified_split(headers)
+    assign = keep_splits(headers)
     DATA_OUT.mkdir(parents=True, exist_ok=True)
     for split in ("train", "dev", "test"):
         write_jsonl([r for r in records if assign[r["doc_id"]] == split], DATA_OUT / f"{split}.jsonl")
     if REAL.exists():
-        import shutil
-
-        shutil.copyfile(REAL, DATA_OUT / "real.jsonl")
+        write_jsonl(real_records(), DATA_OUT / "real.jsonl")
     splits = {s: sorted(d for d, v in assign.items() if v == s) for s in ("train", "dev", "test")}
     splits["real"] = sorted({json.loads(x)["doc_id"] for x in REAL.read_text(encoding="utf-8").splitlines() if x.strip()}) if REAL.exists() else []
     (DATA_OUT / "splits.json").write_text(json.dumps({"seed": SEED, **splits}, ensure_ascii=False, indent=1) + "\n",
@@ -342,6 +378,8 @@ def build(check_only: list[str] | None = None) -> int:
     print(f"near-duplicates: 0 pairs at char-3-gram Jaccard >= {DUP_THRESHOLD} among the {n_checked} sentences "
           f"with a substantive dimension and >= {DUP_MIN_CHARS} normalised characters")
     print(f"adjudicated labels applied: {len(used_adjud)}")
+    counts = collections.Counter(assign[r["doc_id"]] for r in records)
+    print("sentences: " + ", ".join(f"{k} {counts[k]}" for k in ("train", "dev", "test")))
     for s, ids in splits.items():
         print(f"{s}: {len(ids)} documents")
     return 0
