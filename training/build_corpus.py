@@ -341,8 +341,7 @@ def build(check_only: list[str] | None = None) -> int:
             if adj:
                 used_adjud.add((doc_id, s.text))
                 rec["dimension"], rec["role"] = adj["dimension"], adj["role"]
-                if "secondary" in adj:
-                    rec["secondary"] = [x for x in adj["secondary"] if x != adj["dimension"]]
+                rec["secondary"] = [x for x in adj.get("secondary", rec["secondary"]) if x != adj["dimension"]]
                 rec["adjudicated"] = True
             records.append(rec)
     stale = set(adjud) - used_adjud

@@ -22,3 +22,18 @@ for key in ("dimension", "role"):
     print(f"{key}: n={len(a)}, raw agreement {agree:.3f}, Cohen's kappa {cohen_kappa_score(ka, kb):.3f}")
 pairs = Counter((x["dimension"], y["dimension"]) for x, y in zip(a, b) if x["dimension"] != y["dimension"])
 print("dimension disagreements (A, B):", dict(pairs))
+
+# The second batch (documents w7–w12, added for the document-context tagger): a blind pass over a
+# random 15% (seed 15) by annotator-B2, who saw each sentence with its section path and its
+# neighbouring sentences (rule 9 makes context part of the label).
+b2 = here / "batch2"
+if (b2 / "second_pass_annotator_b.jsonl").exists():
+    a2 = [json.loads(x) for x in (b2 / "second_pass_annotator_a.jsonl").read_text(encoding="utf-8").splitlines()]
+    bb = [json.loads(x) for x in (b2 / "second_pass_annotator_b.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["sent_id"] for x in a2] == [x["sent_id"] for x in bb]
+    print("batch 2 (w7-w12):")
+    for key in ("dimension", "role"):
+        ka = [x[key] for x in a2]
+        kb = [x[key] for x in bb]
+        agree = sum(p == q for p, q in zip(ka, kb)) / len(a2)
+        print(f"{key}: n={len(a2)}, raw agreement {agree:.3f}, Cohen's kappa {cohen_kappa_score(ka, kb):.3f}")
