@@ -17,6 +17,13 @@ class SchemeError(LawgovError, ValueError):
     """A label scheme file is malformed (names the file and the key)."""
 
 
+class UnknownLabelError(SchemeError, KeyError):
+    """A label code that the scheme does not have (names the code and the scheme's codes)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class ReadError(LawgovError, OSError):
     """A document could not be read (names the file and the reason)."""
 

@@ -119,5 +119,5 @@ def load_metric(scheme=None):
     """
     import evaluate
 
-    m = evaluate.load(metric_path(), scheme=None if scheme is None else getattr(scheme, "path", scheme))
-    return m
+    name = None if scheme is None else str(getattr(scheme, "path", None) or scheme)
+    return evaluate.load(metric_path(), config_name=name)

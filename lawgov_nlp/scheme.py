@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import SchemeError
+from .errors import SchemeError, UnknownLabelError
 
 DEFAULT_SCHEME = "zh-2021"
 
@@ -60,13 +60,13 @@ class LabelScheme:
         for d in self.dimensions:
             if d.code == code:
                 return d
-        raise KeyError(f"unknown dimension {code!r} in scheme {self.name!r}; known: {', '.join(self.dimension_codes)}")
+        raise UnknownLabelError(f"unknown dimension {code!r} in scheme {self.name!r}; known: {', '.join(self.dimension_codes)}")
 
     def role(self, code: str) -> Label:
         for r in self.roles:
             if r.code == code:
                 return r
-        raise KeyError(f"unknown role {code!r} in scheme {self.name!r}; known: {', '.join(self.role_codes)}")
+        raise UnknownLabelError(f"unknown role {code!r} in scheme {self.name!r}; known: {', '.join(self.role_codes)}")
 
     def to_dict(self) -> dict[str, Any]:
         def lab(x: Label) -> dict[str, Any]:

@@ -277,8 +277,10 @@ def build_features(max_word: int = 8000, max_char: int = 20000, max_section: int
                            max_features=max_char, sublinear_tf=True)
     sect = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), lowercase=True, min_df=min_df,
                            max_features=max_section, sublinear_tf=True)
-    return ColumnTransformer([("word", word, 0), ("char", char, 0), ("section", sect, 1)],
-                             transformer_weights={"word": 1.0, "char": 1.0, "section": section_weight},
+    blocks = [("word", word, 0), ("char", char, 0)]
+    if section_weight > 0 and max_section > 0:  # 0: the sentence's own words only (stacking in a context model)
+        blocks.append(("section", sect, 1))
+    return ColumnTransformer(blocks, transformer_weights={"word": 1.0, "char": 1.0, "section": section_weight},
                              sparse_threshold=1.0)
 
 
@@ -398,7 +400,6 @@ class TfidfTagger(SentenceTagger):
     def from_dir(cls, d: Path, manifest: Manifest, scheme, **_options) -> "TfidfTagger":
         import warnings
 
-        import joblib
         import sklearn
 
         saved = (manifest.versions or {}).get("scikit-learn")
@@ -406,17 +407,7 @@ class TfidfTagger(SentenceTagger):
             warnings.warn(f"{d}: saved with scikit-learn {saved}, loading with {sklearn.__version__}", stacklevel=2)
         t = cls(scheme, **_params_from(cls, manifest, d), thresholds=Thresholds.from_dict(manifest.thresholds, str(d)),
                 path=str(d))
-        p = d / JOBLIB_NAME
-        if not p.is_file():
-            raise ModelError(f"{p}: weights file missing")
-        try:
-            with _module_names_of_0_1():
-                t.model = joblib.load(p)
-        except Exception as e:  # noqa: BLE001 - a truncated or foreign pickle
-            raise ModelError(f"{p}: cannot read the model (truncated or not a lawgov TF-IDF model: "
-                             f"{type(e).__name__}: {e})") from e
-        if not isinstance(t.model, dict) or not {"features", "dimension", "role"} <= set(t.model):
-            raise ModelError(f"{p}: not a lawgov TF-IDF model")
+        t.model = _read_joblib(d / JOBLIB_NAME)
         t.tuning = dict((manifest.config or {}).get("tuning") or {})
         return t
 
@@ -430,6 +421,29 @@ class TfidfTagger(SentenceTagger):
             joblib.dump(self.model, tmp / JOBLIB_NAME, compress=3)
 
         return _save(self, out_dir, {"params": self.params, "tuning": self.tuning}, write, [JOBLIB_NAME], metrics)
+
+
+def _read_joblib(p: Path) -> dict:
+    import joblib
+
+    if not p.is_file():
+        raise ModelError(f"{p}: weights file missing")
+    try:
+        with _module_names_of_0_1():
+            model = joblib.load(p)
+    except Exception as e:  # noqa: BLE001 - a truncated or foreign pickle
+        raise ModelError(f"{p}: cannot read the model (truncated or not a lawgov TF-IDF model: "
+                         f"{type(e).__name__}: {e})") from e
+    if not isinstance(model, dict) or not {"features", "dimension", "role"} <= set(model):
+        raise ModelError(f"{p}: not a lawgov TF-IDF model")
+    return model
+
+
+def load_tfidf_model(p: Path, scheme, config: dict) -> "TfidfTagger":
+    """A TF-IDF model stored inside another model's directory (a context model that stacks it)."""
+    t = TfidfTagger(scheme, **dict(config.get("params") or {}))
+    t.model = _read_joblib(p)
+    return t
 
 
 @contextlib.contextmanager

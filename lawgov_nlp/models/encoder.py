@@ -181,42 +181,72 @@ class EncoderTagger(SentenceTagger):
     # -- prediction --------------------------------------------------------------
     def predict_proba(self, texts: Sequence[str], sections: Sequence[Any] | None = None,
                       progress: Callable[[int], None] | None = None):
-        """(dimension probabilities [N, D], role probabilities [N, R]) as numpy arrays."""
+        """(dimension probabilities [N, D], role probabilities [N, R]) as numpy arrays.
+
+        A sentence cut into windows gets the length-weighted mean of its windows' probabilities.
+        """
         import numpy as np
         import torch
 
-        n = len(texts)
         D, R = len(self.dimensions), len(self.roles)
-        if n == 0:
+        if len(texts) == 0:
             return np.zeros((0, D), dtype=np.float32), np.zeros((0, R), dtype=np.float32)
-        items, owner, weight = encode_items(self.tokenizer, self.settings, texts, sections)
-        lengths = [len(x[0]) + (len(x[2]) if x[2] else 0) for x in items]
-        order = sorted(range(len(items)), key=lambda k: lengths[k])
-        dim_p = np.zeros((len(items), D), dtype=np.float32)
-        role_p = np.zeros((len(items), R), dtype=np.float32)
-        prev = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            with torch.inference_mode():
-                for s in range(0, len(order), self.batch_size):
-                    idx = order[s:s + self.batch_size]
-                    batch = tokenize_items(self.tokenizer, self.settings, [items[k] for k in idx])
-                    dl, rl = self.net(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
-                    dim_p[idx] = torch.softmax(dl.float(), -1).numpy()
-                    role_p[idx] = torch.softmax(rl.float(), -1).numpy()
-                    if progress:
-                        progress(len({owner[k] for k in idx}))
-        finally:
-            torch.set_num_threads(prev)
-        # average window probabilities, weighted by window length
-        out_d = np.zeros((n, D), dtype=np.float32)
-        out_r = np.zeros((n, R), dtype=np.float32)
-        wsum = np.zeros(n, dtype=np.float32)
-        for k, i in enumerate(owner):
-            out_d[i] += weight[k] * dim_p[k]
-            out_r[i] += weight[k] * role_p[k]
-            wsum[i] += weight[k]
-        return out_d / wsum[:, None], out_r / wsum[:, None]
+
+        def heads(z):
+            return (torch.softmax(self.net.dimension_head(z).float(), -1).numpy(),
+                    torch.softmax(self.net.role_head(z).float(), -1).numpy())
+
+        out = run_encoder(self.net, self.tokenizer, self.settings, texts, sections, self.batch_size, self.threads,
+                          progress, heads)
+        return weighted_mean(out[0], out[2], out[3], len(texts)), weighted_mean(out[1], out[2], out[3], len(texts))
+
+
+def weighted_mean(values, owner, weight, n: int):
+    """Per-sentence length-weighted mean of per-window rows."""
+    import numpy as np
+
+    out = np.zeros((n, values.shape[1]), dtype=np.float32)
+    wsum = np.zeros(n, dtype=np.float32)
+    for k, i in enumerate(owner):
+        out[i] += weight[k] * values[k]
+        wsum[i] += weight[k]
+    return out / np.maximum(wsum, 1e-9)[:, None]
+
+
+def run_encoder(net, tokenizer, settings: EncoderSettings, texts: Sequence[str], sections: Sequence[Any] | None,
+                batch_size: int, threads: int, progress: Callable[[int], None] | None = None, heads=None):
+    """Pooled vectors of every window of every sentence, batched by length under inference mode.
+
+    Returns (vectors [W, H], owner, weight) or, with ``heads`` (a function of a vector batch giving
+    arrays), (heads' first array [W, ·], second array [W, ·], owner, weight).
+    """
+    import numpy as np
+    import torch
+
+    items, owner, weight = encode_items(tokenizer, settings, texts, sections)
+    lengths = [len(x[0]) + (len(x[2]) if x[2] else 0) for x in items]
+    order = sorted(range(len(items)), key=lambda k: lengths[k])
+    outs: list = [None, None]
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            for s in range(0, len(order), batch_size):
+                idx = order[s:s + batch_size]
+                batch = tokenize_items(tokenizer, settings, [items[k] for k in idx])
+                z = net.encode(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
+                res = heads(z) if heads else (z.float().numpy(),)
+                for j, arr in enumerate(res):
+                    if outs[j] is None:
+                        outs[j] = np.zeros((len(items), arr.shape[1]), dtype=np.float32)
+                    outs[j][idx] = arr
+                if progress:
+                    progress(len({owner[k] for k in idx}))
+    finally:
+        torch.set_num_threads(prev)
+    if heads:
+        return outs[0], outs[1], owner, weight
+    return outs[0], owner, weight
 
 
 def _load_network(d: Path, settings: EncoderSettings, scheme, base: str | None):

@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "keywords": ("lawgov_nlp.models.baselines", "KeywordTagger"),
     "tfidf": ("lawgov_nlp.models.baselines", "TfidfTagger"),
     "encoder": ("lawgov_nlp.models.encoder", "EncoderTagger"),
+    "context": ("lawgov_nlp.models.context", "ContextTagger"),
 }
 
 DEFAULT_MODEL = "lawgov-zh-small"
@@ -119,9 +120,7 @@ def load(name_or_path: str | os.PathLike | None = None, *, fast: bool = False, *
     """
     target = resolve(name_or_path)
     if target == "keywords":
-        from .baselines import KeywordTagger
-
-        return KeywordTagger(options.get("scheme"))
+        return tagger_class("keywords")(options.get("scheme"))
     man, scheme = read_manifest(target)
     cls = tagger_class(man.kind, str(target))
     return cls.from_dir(Path(target), man, scheme, fast=fast, **options)

@@ -112,3 +112,50 @@ class EncoderSettings:
     @classmethod
     def from_dict(cls, data: dict, where: str = "config") -> "EncoderSettings":
         return _from_mapping(cls, data, where)
+
+
+CONTEXT_LAYERS = ("gru", "transformer", "none")
+
+
+@dataclass
+class ContextSettings:
+    """The document-context layer of a ``context`` model: what it reads and how it is built.
+
+    ``layer``: ``gru`` (a bidirectional GRU over the document's sentences; any length, no
+    windows needed), ``transformer`` (self-attention over windows of ``window`` sentences with
+    ``overlap``), or ``none`` (the isolated-sentence ablation: heads on the sentence vector
+    alone). ``dimension_gate_bias`` starts the dimension head's context gate nearly closed
+    (sigmoid(-2) ≈ 0.12), so that a sentence's own content leads its dimension.
+    ``stack_tfidf``: the TF-IDF baseline's probabilities are features of the heads.
+    """
+
+    layer: str = "gru"
+    hidden: int = 128
+    layers: int = 1
+    heads: int = 4
+    dropout: float = 0.2
+    input_dropout: float = 0.2
+    dimension_gate_bias: float = -2.0
+    window: int = 64
+    overlap: int = 16
+    stack_tfidf: bool = False
+    n_features: int = 0
+
+    def __post_init__(self) -> None:
+        if self.layer not in CONTEXT_LAYERS:
+            raise ConfigError(f"context.layer must be one of {', '.join(CONTEXT_LAYERS)}, got {self.layer!r}")
+        for k in ("hidden", "layers", "heads", "window"):
+            _positive_int(f"context.{k}", getattr(self, k))
+        if not isinstance(self.overlap, int) or not 0 <= self.overlap < self.window:
+            raise ConfigError(f"context.overlap must be a whole number below window ({self.window}), got {self.overlap!r}")
+        _probability("context.dropout", self.dropout)
+        _probability("context.input_dropout", self.input_dropout)
+        if self.layer == "transformer" and self.hidden % self.heads:
+            raise ConfigError(f"context.hidden ({self.hidden}) must be divisible by context.heads ({self.heads})")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "context") -> "ContextSettings":
+        return _from_mapping(cls, data, where)

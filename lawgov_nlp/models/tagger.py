@@ -88,13 +88,6 @@ class Tagger(abc.ABC):
     thresholds: Thresholds
     path: str | None = None
 
-    @staticmethod
-    def load(name_or_path=None, **options) -> "Tagger":
-        """Any model by name or directory: the same as :func:`lawgov_nlp.load`."""
-        from .registry import load
-
-        return load(name_or_path, **options)
-
     # -- labels --------------------------------------------------------------
     @property
     def dimensions(self) -> list[str]:

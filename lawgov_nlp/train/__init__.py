@@ -1,5 +1,5 @@
 """Training: config dataclasses validated on construction (:mod:`.config`), the encoder's training
-loop (:mod:`.loop`) and the TF-IDF baseline's (:mod:`.tfidf`). Metrics live in
+loop (:mod:`.loop`), the context model's (:mod:`.context`) and the TF-IDF baseline's (:mod:`.tfidf`). Metrics live in
 :mod:`lawgov_nlp.metrics`, not here.
 
     from lawgov_nlp.train import load_config, run
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from .config import CONFIG_CLASSES, TfidfConfig, TrainConfig, load_config, read_yaml
+from .config import CONFIG_CLASSES, ContextConfig, TfidfConfig, TrainConfig, load_config, read_yaml
 
 
 def run(config, *, resume: bool = True, log: Callable[[str], None] = print, progress: bool = True):
@@ -21,6 +21,10 @@ def run(config, *, resume: bool = True, log: Callable[[str], None] = print, prog
         from .tfidf import train_from_config
 
         return train_from_config(config, log=log)
+    if isinstance(config, ContextConfig):
+        from .context import train_context
+
+        return train_context(config, resume=resume, log=log, progress=progress)
     from .loop import train as _train
 
     return _train(config, resume=resume, log=log, progress=progress)
@@ -33,4 +37,4 @@ def train(config, **kwargs):
     return _train(config, **kwargs)
 
 
-__all__ = ["TrainConfig", "TfidfConfig", "CONFIG_CLASSES", "load_config", "read_yaml", "run", "train"]
+__all__ = ["TrainConfig", "ContextConfig", "TfidfConfig", "CONFIG_CLASSES", "load_config", "read_yaml", "run", "train"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..models.settings import EncoderSettings, LoraSettings
+from ..models.settings import ContextSettings, EncoderSettings, LoraSettings
 
 SELECT_METRICS = ("mean_macro_f1", "dimension_macro_f1", "role_macro_f1")
 
@@ -193,7 +193,103 @@ class TfidfConfig(_Common):
         return asdict(self)
 
 
-CONFIG_CLASSES: dict[str, type] = {"encoder": TrainConfig, "tfidf": TfidfConfig, "tfidf-lr": TfidfConfig}
+AUGMENTATIONS = ("stale_section", "drop_heading", "replace_heading", "crop")
+
+
+@dataclass
+class ContextConfig(_Common):
+    """Training a ``context`` model (``configs/train/default.yaml``): the sentence encoder first
+    (stage 1, the ``encoder`` keys, or an already trained one with ``encoder_from``), then the
+    document-context layer on the encoder's sentence vectors (stage 2)."""
+
+    kind: str = "context"
+    output_dir: str = "models/lawgov-zh-small"
+    encoder: dict = field(default_factory=dict)      # TrainConfig keys for stage 1 (use_section false by default)
+    encoder_from: str | None = None                   # a trained encoder model directory instead of stage 1
+    encoder_dir: str | None = None                    # where stage 1 writes its encoder (default: a hidden sibling)
+    context: ContextSettings = field(default_factory=ContextSettings)
+    epochs: int = 40
+    batch_docs: int = 4
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    early_stopping_patience: int = 8
+    select_metric: str = "mean_macro_f1"
+    class_weighting: Any = "auto"
+    role_loss_weight: float = 1.0
+    augment: dict = field(default_factory=lambda: {"stale_section": 0.5, "drop_heading": 0.1,
+                                                   "replace_heading": 0.05, "crop": 0.3})
+    vector_noise: float = 0.1                         # Gaussian noise on training vectors, × their std
+    tfidf: dict = field(default_factory=lambda: {"section_weight": 0.0})  # TF-IDF options when context.stack_tfidf
+    tfidf_folds: int = 5                              # out-of-fold TF-IDF probabilities on the training documents
+    seed: int = 42
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind != "context":
+            raise ConfigError(f"kind must be 'context' for this config class, got {self.kind!r}")
+        self._check_common()
+        if self.dev is None:
+            raise ConfigError("dev is required: it selects the model and tunes the thresholds")
+        self.context = ContextSettings.from_dict(self.context, "context") if isinstance(self.context, dict) \
+            else self.context
+        if not isinstance(self.context, ContextSettings):
+            raise ConfigError("context must be a mapping of context-layer settings")
+        if not isinstance(self.encoder, dict):
+            raise ConfigError("encoder must be a mapping of encoder training keys (see the 'encoder' kind)")
+        stage1 = self.stage1_config()  # validates the encoder keys now, not an hour later
+        if stage1.use_section:
+            raise ConfigError("encoder.use_section must be false: the context model reads headings in the sequence")
+        _path("encoder_from", self.encoder_from, optional=True)
+        _path("encoder_dir", self.encoder_dir, optional=True)
+        if self.select_metric not in SELECT_METRICS:
+            raise ConfigError(f"select_metric must be one of {', '.join(SELECT_METRICS)}, got {self.select_metric!r}")
+        for k in ("epochs", "batch_docs", "tfidf_folds"):
+            _positive(k, getattr(self, k))
+        for k in ("learning_rate", "weight_decay", "role_loss_weight", "vector_noise"):
+            _nonneg_number(k, getattr(self, k))
+        if not isinstance(self.early_stopping_patience, int) or self.early_stopping_patience < 0:
+            raise ConfigError(f"early_stopping_patience must be a whole number ≥ 0, got {self.early_stopping_patience!r}")
+        if not isinstance(self.augment, dict):
+            raise ConfigError("augment must be a mapping of augmentation name to probability")
+        bad = sorted(set(self.augment) - set(AUGMENTATIONS))
+        if bad:
+            raise ConfigError(f"unknown augmentation(s) {bad}; known: {', '.join(AUGMENTATIONS)}")
+        for k, v in self.augment.items():
+            if not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ConfigError(f"augment.{k} must be a probability in [0, 1], got {v!r}")
+        if not (isinstance(self.class_weighting, dict) or self.class_weighting in ("auto", "none", None)):
+            raise ConfigError("class_weighting must be auto, none or a mapping of dimension code to weight")
+        if not isinstance(self.tfidf, dict) or set(self.tfidf) - set(TFIDF_PARAMS):
+            raise ConfigError(f"tfidf must be a mapping of TF-IDF options ({', '.join(TFIDF_PARAMS)})")
+        if self.threads is not None:
+            _positive("threads", self.threads)
+
+    def stage1_config(self) -> TrainConfig:
+        """The encoder's training config: the ``encoder`` keys over this config's data and seed."""
+        keys = {"use_section": False, "select_metric": "dimension_macro_f1", "epochs": 6, "seed": self.seed,
+                "threads": self.threads, **self.encoder}
+        keys.update(kind="encoder", scheme=self.scheme, train=self.train, dev=self.dev, eval={},
+                    output_dir=self.stage1_dir())
+        return _build(TrainConfig, keys, "encoder")
+
+    def stage1_dir(self) -> str:
+        if self.encoder_dir:
+            return str(self.encoder_dir)
+        out = Path(self.output_dir)
+        return str(out.parent / f".{out.name}.encoder")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        d = asdict(self)
+        d.pop("threads", None)
+        d.pop("eval", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+CONFIG_CLASSES: dict[str, type] = {"encoder": TrainConfig, "context": ContextConfig, "tfidf": TfidfConfig,
+                                   "tfidf-lr": TfidfConfig}
 
 
 def load_config(path: str | os.PathLike, overrides: dict | None = None):

@@ -1,0 +1,266 @@
+"""The ``context`` kind: every sentence is read in its document.
+
+    sentences of a document ─► the fine-tuned encoder, each sentence once, alone (no heading prefix)
+                            ─► sentence vectors + structure features (heading, level, position,
+                               paragraph) [+ the TF-IDF baseline's probabilities]
+                            ─► a bidirectional GRU over the whole document (headings are members
+                               of the sequence, not a prefix repeated on every sentence)
+                            ─► dimension head (own-vector logits + a gated context term, so that a
+                               sentence's own content leads) and role head (own vector + context)
+
+``tag_sentences`` on isolated sentences still works: each is a one-sentence document.
+
+A model directory holds the manifest, the scheme, ``weights.safetensors`` (the encoder's LoRA
+adapters under ``encoder.`` and the context network under ``context.``) and, when it stacks the
+TF-IDF baseline, that baseline's ``tfidf.joblib``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import ModelError
+from .contract import Manifest, Thresholds, read_metrics, write_model_dir
+from .features import N_FEATURES, structure_features
+from .settings import ContextSettings, EncoderSettings
+from .tagger import Progress, SentenceInput, Tagger
+
+WEIGHTS_NAME = "weights.safetensors"
+TFIDF_NAME = "tfidf.joblib"
+
+
+def stacked_inputs(tfidf, docs: Sequence[Sequence[SentenceInput]]):
+    """Per document, the TF-IDF baseline's log-probabilities [n, D + R] (sentence text only)."""
+    import numpy as np
+
+    flat = [s.text for d in docs for s in d]
+    dp, rp = tfidf.predict_proba(flat, None)
+    z = np.log(np.concatenate([dp, rp], 1) + 1e-4).astype(np.float32) / 5.0
+    out, k = [], 0
+    for d in docs:
+        out.append(z[k:k + len(d)])
+        k += len(d)
+    return out
+
+
+class ContextTagger(Tagger):
+    """A document-context tagger (see the module docstring)."""
+
+    kind = "context"
+
+    def __init__(self, encoder_net, tokenizer, encoder_settings: EncoderSettings, context_net,
+                 context_settings: ContextSettings, scheme, thresholds: Thresholds | None = None, *,
+                 tfidf=None, path: str | None = None, fast: bool = False, batch_size: int = 32,
+                 threads: int | None = None, trained_from: dict | None = None):
+        from .encoder import default_threads
+
+        self.net = encoder_net
+        self.tokenizer = tokenizer
+        self.settings = encoder_settings
+        self.context_net = context_net
+        self.context_settings = context_settings
+        self.scheme = scheme
+        self.thresholds = thresholds or Thresholds()
+        self.tfidf = tfidf
+        self.path = path
+        self.fast = fast
+        self.batch_size = int(batch_size)
+        self.threads = threads or default_threads()
+        self.trained_from = trained_from
+        if context_settings.stack_tfidf and tfidf is None:
+            raise ModelError(f"{path or 'context model'}: stacks the TF-IDF baseline but has none")
+
+    # -- sentence vectors ------------------------------------------------------------
+    def sentence_vectors(self, texts: Sequence[str], progress: Progress = None):
+        """One pooled vector per sentence [N, H]: identical texts are encoded once; a sentence
+        longer than the encoder's limit is the length-weighted mean of its windows."""
+        import numpy as np
+
+        from ..text.chars import to_simplified
+        from .encoder import run_encoder, weighted_mean
+
+        if not texts:
+            return np.zeros((0, self.context_net.norm.normalized_shape[0]), dtype=np.float32)
+        keys = [to_simplified(t) for t in texts]
+        unique: dict[str, int] = {}
+        for k in keys:
+            unique.setdefault(k, len(unique))
+        uniq = list(unique)
+        vec, owner, weight = run_encoder(self.net, self.tokenizer, self.settings, uniq, None, self.batch_size,
+                                         self.threads, progress)
+        if progress and len(texts) > len(uniq):
+            progress(len(texts) - len(uniq))  # repeated sentences, encoded once
+        v = weighted_mean(vec, owner, weight, len(uniq))
+        return v[[unique[k] for k in keys]]
+
+    # -- the contract ----------------------------------------------------------------
+    def predict_documents(self, docs: Sequence[Sequence[SentenceInput]], progress: Progress = None) -> list[tuple]:
+        import numpy as np
+        import torch
+
+        D, R = len(self.dimensions), len(self.roles)
+        flat = [s.text for d in docs for s in d]
+        vectors = self.sentence_vectors(flat, progress)
+        stacked = stacked_inputs(self.tfidf, docs) if self.context_settings.stack_tfidf else None
+        out, k = [], 0
+        prev = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with torch.inference_mode():
+                for j, d in enumerate(docs):
+                    n = len(d)
+                    if n == 0:
+                        out.append((np.zeros((0, D), np.float32), np.zeros((0, R), np.float32)))
+                        continue
+                    v = torch.from_numpy(vectors[k:k + n])[None]
+                    f = torch.from_numpy(structure_features(d))[None]
+                    m = torch.ones(1, n, dtype=torch.bool)
+                    st = torch.from_numpy(stacked[j])[None] if stacked is not None else None
+                    dl, rl = self.context_net(v, f, m, st)
+                    out.append((torch.softmax(dl[0].float(), -1).numpy(), torch.softmax(rl[0].float(), -1).numpy()))
+                    k += n
+        finally:
+            torch.set_num_threads(prev)
+        return out
+
+    @classmethod
+    def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, base: str | None = None,
+                 batch_size: int = 32, threads: int | None = None, **_ignored) -> "ContextTagger":
+        import torch
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        from .base import load_base_tokenizer
+        from .context_net import ContextNetwork
+        from .network import build_network
+
+        cfg = manifest.config or {}
+        for key in ("encoder", "context"):
+            if not isinstance(cfg.get(key), dict):
+                raise ModelError(f"{d}: manifest 'config' lacks its {key!r} settings")
+        enc_settings = EncoderSettings.from_dict(cfg["encoder"], f"{d}: manifest config.encoder")
+        ctx_settings = ContextSettings.from_dict(cfg["context"], f"{d}: manifest config.context")
+        wpath = d / WEIGHTS_NAME
+        try:
+            state = load_file(str(wpath))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise ModelError(f"{wpath}: cannot read the weights (truncated or not a safetensors file: {e})") from e
+        n_dim, n_role = len(scheme.dimension_codes), len(scheme.role_codes)
+        for name, n in (("context.dim_own.weight", n_dim), ("context.role_head.3.weight", n_role)):
+            if name in state and state[name].shape[0] != n:
+                raise ModelError(f"{wpath}: the {'dimension' if 'dim' in name else 'role'} head predicts "
+                                 f"{state[name].shape[0]} classes but {d / manifest.scheme} lists {n}")
+        with torch.random.fork_rng(devices=[]):  # building the network must not move the caller's RNG
+            enc_net = build_network(enc_settings, n_dim, n_role, base=base)
+            ctx_net = ContextNetwork(enc_net.hidden_size, N_FEATURES, n_dim, n_role, ctx_settings)
+        enc_state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+        ctx_state = {k[len("context."):]: v for k, v in state.items() if k.startswith("context.")}
+        missing, unexpected = enc_net.load_state_dict(enc_state, strict=False)
+        lora_missing = [k for k in missing if "lora_" in k]
+        if unexpected or lora_missing:
+            raise ModelError(f"{wpath}: encoder weights do not match (missing {lora_missing[:3]}, unexpected {unexpected[:3]})")
+        try:
+            ctx_net.load_state_dict(ctx_state, strict=True)
+        except RuntimeError as e:
+            raise ModelError(f"{wpath}: context weights do not match the network ({str(e).splitlines()[0]})") from e
+        enc_net.eval()
+        ctx_net.eval()
+        if fast:
+            from .quantize import quantize_dynamic_int8
+
+            enc_net = quantize_dynamic_int8(enc_net)
+        tfidf = None
+        if ctx_settings.stack_tfidf:
+            from .baselines import load_tfidf_model
+
+            tfidf = load_tfidf_model(d / TFIDF_NAME, scheme, cfg.get("tfidf") or {})
+        tokenizer = load_base_tokenizer(base or enc_settings.base)
+        return cls(enc_net, tokenizer, enc_settings, ctx_net, ctx_settings, scheme,
+                   Thresholds.from_dict(manifest.thresholds, str(d)), tfidf=tfidf, path=str(d), fast=fast,
+                   batch_size=batch_size, threads=threads, trained_from=manifest.trained_from)
+
+    def manifest(self) -> Manifest:
+        weights = [WEIGHTS_NAME] + ([TFIDF_NAME] if self.tfidf is not None and self.context_settings.stack_tfidf else [])
+        config: dict[str, Any] = {"encoder": self.settings.to_dict(), "context": self.context_settings.to_dict()}
+        if self.tfidf is not None and self.context_settings.stack_tfidf:
+            config["tfidf"] = {"params": self.tfidf.params}
+        return Manifest(kind=self.kind, dimensions=list(self.dimensions), roles=list(self.roles),
+                        thresholds={"problem": self.thresholds.problem, "secondary": self.thresholds.secondary},
+                        config=config, weights={w: {} for w in weights}, trained_from=self.trained_from)
+
+    def save(self, out_dir: str | os.PathLike, metrics: dict | None = None) -> Path:
+        """Write the model directory atomically (a model card already there is kept)."""
+        if self.fast:
+            raise ModelError(f"{out_dir}: an int8 (fast) model is not saved; save the model loaded without fast=True")
+        from safetensors.torch import save_file
+
+        from .card import model_card
+
+        state = {f"encoder.{k}": v for k, v in self.net.trained_state().items()
+                 if "lora_" in k or not self.settings.lora}
+        state.update({f"context.{k}": v.detach().contiguous() for k, v in self.context_net.state_dict().items()})
+
+        def write(tmp: Path) -> None:
+            save_file(dict(sorted(state.items())), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
+            if self.tfidf is not None and self.context_settings.stack_tfidf:
+                import joblib
+
+                joblib.dump(self.tfidf.model, tmp / TFIDF_NAME, compress=3)
+
+        man = self.manifest()
+        kept = metrics if metrics is not None else read_metrics(out_dir)
+        out = write_model_dir(out_dir, man, self.scheme, write, metrics=metrics,
+                              card=lambda m: model_card(m, kept, name=Path(out_dir).name))
+        self.path = str(out)
+        return out
+
+
+def predict_with_vectors(context_net, vectors_per_doc, features_per_doc, stacked_per_doc=None, threads: int = 1,
+                         batch_docs: int = 8):
+    """Probabilities from cached sentence vectors (training and evaluation of the context layer)."""
+    import numpy as np
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for a in range(0, len(vectors_per_doc), batch_docs):
+            idx = list(range(a, min(len(vectors_per_doc), a + batch_docs)))
+            v, f, m, st = pad_batch([vectors_per_doc[i] for i in idx], [features_per_doc[i] for i in idx],
+                                    [stacked_per_doc[i] for i in idx] if stacked_per_doc is not None else None)
+            dl, rl = context_net(v, f, m, st)
+            dp = torch.softmax(dl.float(), -1).numpy()
+            rp = torch.softmax(rl.float(), -1).numpy()
+            for j, i in enumerate(idx):
+                n = len(vectors_per_doc[i])
+                out.append((dp[j, :n].astype(np.float32), rp[j, :n].astype(np.float32)))
+    return out
+
+
+def pad_batch(vectors: list, features: list, stacked: list | None = None):
+    """Padded tensors (vectors, features, mask, stacked) for documents of different lengths."""
+    import numpy as np
+    import torch
+
+    T = max(len(v) for v in vectors)
+    B = len(vectors)
+    H = vectors[0].shape[1]
+    F = features[0].shape[1]
+    v = np.zeros((B, T, H), np.float32)
+    f = np.zeros((B, T, F), np.float32)
+    m = np.zeros((B, T), bool)
+    st = None
+    if stacked is not None:
+        st = np.zeros((B, T, stacked[0].shape[1]), np.float32)
+    for i in range(B):
+        n = len(vectors[i])
+        v[i, :n] = vectors[i]
+        f[i, :n] = features[i]
+        m[i, :n] = True
+        if st is not None:
+            st[i, :n] = stacked[i]
+    return (torch.from_numpy(v), torch.from_numpy(f), torch.from_numpy(m),
+            torch.from_numpy(st) if st is not None else None)
+
+
+__all__ = ["ContextTagger", "predict_with_vectors", "pad_batch", "stacked_inputs"]

@@ -1,0 +1,399 @@
+"""Training the ``context`` kind: ``lawgov train configs/train/default.yaml`` / :func:`train_context`.
+
+Stage 1 fine-tunes the sentence encoder on sentences alone (no heading prefix) with the encoder
+training loop (:mod:`.loop`), or takes an already trained one (``encoder_from``). Stage 2 freezes
+it, encodes every sentence once (vectors cached beside the checkpoint), and trains the context
+layer and heads over whole documents, where headings are members of the sequence:
+
+* heading augmentation teaches that a heading is a hint, not the answer: a problem or plan
+  section loses its heading so that its paragraphs sit under the previous section's (stale)
+  heading (``stale_section``); headings are dropped (``drop_heading``) or replaced by another
+  document's heading, with no loss on it (``replace_heading``); documents are cropped to start
+  and end anywhere, as excerpts and news items do (``crop``);
+* Gaussian noise on the training vectors (``vector_noise``) keeps the context layer from
+  trusting vectors the encoder has already fitted;
+* with ``context.stack_tfidf`` the TF-IDF baseline's probabilities are inputs too: out of fold
+  on the training documents (``tfidf_folds``), from the baseline trained on all of them elsewhere.
+
+The model is selected on dev (``select_metric``), thresholds are tuned on dev, and ``eval`` files
+are evaluated once at the end.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import LawgovError
+from .config import ContextConfig
+
+
+def _docs_and_labels(records, scheme):
+    from ..models.tagger import records_as_documents
+
+    docs, where = records_as_documents(records)
+    dims = [[0] * len(d) for d in docs]
+    roles = [[0] * len(d) for d in docs]
+    for r, (k, j) in zip(records, where):
+        dims[k][j] = scheme.dimension_codes.index(r["dimension"])
+        roles[k][j] = scheme.role_codes.index(r["role"])
+    return docs, dims, roles, where
+
+
+def _vectors(encoder, docs_by_split: dict, cache: Path | None, log):
+    """Sentence vectors of every document of every split, from the frozen encoder (cached on disk)."""
+    import numpy as np
+
+    texts = sorted({s.text for docs in docs_by_split.values() for d in docs for s in d})
+    key = hashlib.sha256(("\n".join(texts) + "\0" + _weights_digest(encoder)).encode()).hexdigest()[:16]
+    path = cache / f"vectors-{key}.npz" if cache else None
+    if path is not None and path.is_file():
+        data = np.load(path)
+        table = data["vectors"]
+        log(f"sentence vectors: {len(texts)} from the cache {path.name}")
+    else:
+        t0 = time.time()
+        table = encoder.sentence_vectors(texts)
+        log(f"sentence vectors: {len(texts)} sentences encoded once in {time.time() - t0:.0f} s")
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path.with_suffix(".part.npz"), vectors=table)
+            path.with_suffix(".part.npz").replace(path)
+    index = {t: i for i, t in enumerate(texts)}
+    return {name: [table[[index[s.text] for s in d]] for d in docs] for name, docs in docs_by_split.items()}
+
+
+def _weights_digest(encoder) -> str:
+    h = hashlib.sha256()
+    for k, v in sorted(encoder.net.trained_state().items()):
+        h.update(k.encode())
+        h.update(v.numpy().tobytes())
+    return h.hexdigest()
+
+
+def _oof_tfidf(train_records, docs_by_split, records_by_split, scheme, params: dict, folds: int, seed: int, log):
+    """TF-IDF log-probabilities per document: out of fold for train, the full model for the others."""
+    from ..models.baselines import TfidfTagger
+    from ..models.context import stacked_inputs
+
+    doc_ids = sorted({r["doc_id"] for r in train_records})
+    rng = random.Random(seed)
+    rng.shuffle(doc_ids)
+    fold_of = {d: i % folds for i, d in enumerate(doc_ids)}
+    t0 = time.time()
+    train_docs = docs_by_split["train"]
+    # the documents of the train split in records_as_documents order
+    order = list(dict.fromkeys(r["doc_id"] for r in train_records))
+    out_train: list = [None] * len(train_docs)
+    for f in range(folds):
+        fit = [r for r in train_records if fold_of[r["doc_id"]] != f]
+        t = TfidfTagger(scheme, **params).fit([{**r, "section": []} for r in fit])
+        idx = [k for k, d in enumerate(order) if fold_of[d] == f]
+        for k, z in zip(idx, stacked_inputs(t, [train_docs[k] for k in idx])):
+            out_train[k] = z
+    full = TfidfTagger(scheme, **params).fit([{**r, "section": []} for r in train_records])
+    out = {"train": out_train}
+    for name, docs in docs_by_split.items():
+        if name != "train":
+            out[name] = stacked_inputs(full, docs)
+    log(f"TF-IDF stacking: {folds}-fold out-of-fold probabilities on train, full model for the rest "
+        f"({time.time() - t0:.0f} s)")
+    return out, full
+
+
+# --------------------------------------------------------------------------- augmentation
+def augment_document(doc, vec, dims, roles, stacked, aug: dict, rng: random.Random, heading_pool: list,
+                     problem_or_plan: set[int]):
+    """One training view of a document: (sentences, vectors, dimension ids, role ids, loss mask, stacked)."""
+    import numpy as np
+
+    from ..models.tagger import SentenceInput
+
+    sents = list(doc)
+    keep = list(range(len(sents)))
+    sections = [tuple(s.section) for s in sents]
+    replaced: dict[int, Any] = {}
+    # stale_section: a problem/plan section loses its heading; its body sits under the previous section
+    if aug.get("stale_section", 0) > 0:
+        dropped: set[int] = set()
+        for i, s in enumerate(sents):
+            if not s.is_heading or not s.heading_level or s.heading_level > 2 or i == 0:
+                continue
+            scope = []
+            for j in range(i + 1, len(sents)):
+                if sents[j].is_heading and sents[j].heading_level and sents[j].heading_level <= s.heading_level:
+                    break
+                scope.append(j)
+            body = [j for j in scope if not sents[j].is_heading]
+            if not body or sum(roles[j] in problem_or_plan for j in body) < 0.6 * len(body):
+                continue
+            if rng.random() >= aug["stale_section"]:
+                continue
+            dropped.add(i)
+            stale = sections[i - 1]
+            for j in scope:
+                sections[j] = stale
+                if sents[j].is_heading and rng.random() < 0.5:
+                    dropped.add(j)
+        keep = [i for i in keep if i not in dropped]
+    if aug.get("drop_heading", 0) > 0:
+        keep = [i for i in keep if not (sents[i].is_heading and rng.random() < aug["drop_heading"])]
+    mask = [True] * len(sents)
+    if aug.get("replace_heading", 0) > 0 and heading_pool:
+        for i in keep:
+            if sents[i].is_heading and rng.random() < aug["replace_heading"]:
+                replaced[i] = heading_pool[rng.randrange(len(heading_pool))]
+                mask[i] = False
+    if aug.get("crop", 0) > 0 and len(keep) > 12 and rng.random() < aug["crop"]:
+        n = len(keep)
+        length = rng.randint(min(8, n), n)
+        start = rng.randint(0, n - length)
+        keep = keep[start:start + length]
+    if not keep:
+        keep = list(range(len(sents)))
+    view = [SentenceInput(sents[i].text, sections[i], sents[i].is_heading, sents[i].heading_level,
+                          sents[i].paragraph, k) for k, i in enumerate(keep)]
+    v = vec[keep].copy()
+    for k, i in enumerate(keep):
+        if i in replaced:
+            v[k] = replaced[i]
+    st = stacked[keep] if stacked is not None else None
+    return (view, v, np.array([dims[i] for i in keep]), np.array([roles[i] for i in keep]),
+            np.array([mask[i] for i in keep]), st)
+
+
+# --------------------------------------------------------------------------- training
+def train_context(config: ContextConfig | str, *, resume: bool = True, log: Callable[[str], None] = print,
+                  progress: bool = True) -> dict:
+    """Train a context model as the config says; returns the metrics (also in ``<output_dir>/metrics.json``)."""
+    import numpy as np
+    import torch
+
+    from ..data import corpus
+    from ..data.corpus import load_records
+    from ..metrics import tagging_metrics, tune_thresholds
+    from ..models.context import ContextTagger, pad_batch, predict_with_vectors
+    from ..models.context_net import ContextNetwork
+    from ..models.contract import Thresholds
+    from ..models.features import N_FEATURES, structure_features
+    from ..models.registry import load
+    from ..scheme import load_scheme
+    from .config import load_config
+    from .loop import _class_weights, _seed_all
+
+    check_splits = getattr(corpus, "check_splits", None)
+    cfg = config if isinstance(config, ContextConfig) else load_config(config)
+    if not isinstance(cfg, ContextConfig):
+        raise LawgovError(f"{config}: not a context-model config (kind: {cfg.kind})")
+    t_start = time.time()
+    threads = cfg.threads or min(torch.get_num_threads(), 8)
+    torch.set_num_threads(threads)
+    scheme = load_scheme(cfg.scheme)
+    records = {"train": load_records(cfg.train, scheme), "dev": load_records(cfg.dev, scheme)}
+    for name, path in (cfg.eval or {}).items():
+        records[name] = load_records(path, scheme)
+    if check_splits is not None:
+        check_splits(records)
+    out = Path(cfg.output_dir)
+    ckdir = out.parent / f".{out.name}.checkpoint"
+
+    # stage 1: the sentence encoder
+    stage1_seconds = 0.0
+    if cfg.encoder_from:
+        enc_dir = Path(cfg.encoder_from)
+        log(f"stage 1: the encoder from {enc_dir}")
+    else:
+        from .loop import train as train_encoder
+
+        s1 = cfg.stage1_config()
+        enc_dir = Path(s1.output_dir)
+        done = enc_dir / "lawgov_model.json"
+        if resume and done.is_file() and json.loads((enc_dir / "metrics.json").read_text(encoding="utf-8")
+                                                     ).get("config", {}).get("seed") == s1.seed and \
+                _stage1_matches(enc_dir, s1):
+            log(f"stage 1: reusing the encoder trained earlier in {enc_dir}")
+        else:
+            log(f"stage 1: fine-tuning the sentence encoder into {enc_dir}")
+            t1 = time.time()
+            train_encoder(s1, resume=resume, log=log, progress=progress)
+            stage1_seconds = time.time() - t1
+    encoder = load(enc_dir, threads=threads, batch_size=64)
+    if encoder.kind != "encoder" or encoder.settings.use_section:
+        raise LawgovError(f"{enc_dir}: stage 1 must be an encoder model trained without the heading prefix")
+    enc_metrics = json.loads((enc_dir / "metrics.json").read_text(encoding="utf-8")) if (enc_dir / "metrics.json").is_file() else {}
+    stage1_seconds = stage1_seconds or float(enc_metrics.get("train_seconds") or 0.0)
+
+    # stage 2: vectors, features, context layer
+    _seed_all(cfg.seed)
+    docs, dims, roles = {}, {}, {}
+    for name, recs in records.items():
+        docs[name], dims[name], roles[name], _ = _docs_and_labels(recs, scheme)
+    vectors = _vectors(_VectorSource(encoder), docs, ckdir, log)
+    feats = {name: [structure_features(d) for d in ds] for name, ds in docs.items()}
+    stacked, tfidf_full = (None, None)
+    if cfg.context.stack_tfidf:
+        stacked, tfidf_full = _oof_tfidf(records["train"], docs, records, scheme, dict(cfg.tfidf), cfg.tfidf_folds,
+                                         cfg.seed, log)
+    d_in = vectors["train"][0].shape[1]
+    std = float(np.concatenate(vectors["train"]).std())
+    net = ContextNetwork(d_in, N_FEATURES, len(scheme.dimensions), len(scheme.roles), cfg.context, seed=cfg.seed)
+    flat_d = [x for d in dims["train"] for x in d]
+    flat_r = [x for d in roles["train"] for x in d]
+    dw = _class_weights(flat_d, len(scheme.dimensions), cfg.class_weighting, scheme.dimension_codes)
+    rw = _class_weights(flat_r, len(scheme.roles), "auto" if cfg.class_weighting in ("auto",) else "none",
+                        scheme.role_codes)
+    dim_loss = torch.nn.CrossEntropyLoss(weight=dw, reduction="none")
+    role_loss = torch.nn.CrossEntropyLoss(weight=rw, reduction="none")
+    optim = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    heading_pool = [x for d, vv in zip(docs["train"], vectors["train"]) for s, x in zip(d, vv) if s.is_heading]
+    pp = {scheme.role_codes.index(r) for r in (scheme.problem_role, "plan") if r in scheme.role_codes}
+    rng = random.Random(cfg.seed)
+
+    def evaluate(name: str):
+        net.eval()
+        preds = predict_with_vectors(net, vectors[name], feats[name], stacked[name] if stacked else None)
+        net.train()
+        dp = np.concatenate([p[0] for p in preds])
+        rp = np.concatenate([p[1] for p in preds])
+        # back to record order
+        _, _, _, where = _docs_and_labels(records[name], scheme)
+        starts = np.cumsum([0] + [len(d) for d in docs[name]])
+        order = [starts[k] + j for k, j in where]
+        return dp[order], rp[order]
+
+    tmp_tagger = _Decider(scheme)
+    history: list[dict] = []
+    best, best_epoch, best_state = -1.0, -1, None
+    for epoch in range(cfg.epochs):
+        if best_epoch >= 0 and epoch - best_epoch > cfg.early_stopping_patience:
+            break
+        t0 = time.time()
+        net.train()
+        order = list(range(len(docs["train"])))
+        rng.shuffle(order)
+        total = 0.0
+        for a in range(0, len(order), cfg.batch_docs):
+            views = [augment_document(docs["train"][k], vectors["train"][k], dims["train"][k], roles["train"][k],
+                                      stacked["train"][k] if stacked else None, cfg.augment, rng, heading_pool, pp)
+                     for k in order[a:a + cfg.batch_docs]]
+            v, f, m, st = pad_batch([x[1] for x in views], [structure_features(x[0]) for x in views],
+                                    [x[5] for x in views] if stacked else None)
+            if cfg.vector_noise:
+                v = v + torch.randn(v.shape) * (cfg.vector_noise * std)
+            T = v.shape[1]
+            yd = torch.zeros(len(views), T, dtype=torch.long)
+            yr = torch.zeros(len(views), T, dtype=torch.long)
+            lm = torch.zeros(len(views), T, dtype=torch.bool)
+            for i, x in enumerate(views):
+                n = len(x[0])
+                yd[i, :n] = torch.from_numpy(x[2])
+                yr[i, :n] = torch.from_numpy(x[3])
+                lm[i, :n] = torch.from_numpy(x[4])
+            dl, rl = net(v, f, m, st)
+            w = lm.float()
+            loss = ((dim_loss(dl.reshape(-1, dl.shape[-1]), yd.reshape(-1)) * w.reshape(-1)).sum()
+                    + cfg.role_loss_weight * (role_loss(rl.reshape(-1, rl.shape[-1]), yr.reshape(-1)) * w.reshape(-1)).sum()
+                    ) / w.sum().clamp(min=1.0)
+            optim.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optim.step()
+            total += float(loss.detach())
+        dp, rp = evaluate("dev")
+        m = tagging_metrics(records["dev"], tmp_tagger.decide(dp, rp), scheme)
+        score = m[cfg.select_metric]
+        history.append({"epoch": epoch + 1, "train_loss": total / max(1, len(order) / cfg.batch_docs),
+                        "dev_dimension_macro_f1": m["dimension_macro_f1"], "dev_role_macro_f1": m["role_macro_f1"],
+                        "dev_problem_f1": m["problem_f1"], "seconds": time.time() - t0})
+        if progress:
+            h = history[-1]
+            log(f"epoch {epoch + 1}: loss {h['train_loss']:.4f}, dev dimension macro-F1 {h['dev_dimension_macro_f1']:.4f}, "
+                f"role macro-F1 {h['dev_role_macro_f1']:.4f}, problem F1 {h['dev_problem_f1']:.4f} ({h['seconds']:.1f} s)")
+        if score > best + 1e-6:
+            best, best_epoch = score, epoch
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    if best_state is None:
+        raise LawgovError(f"{out}: training ran no epoch")
+    net.load_state_dict(best_state)
+    net.eval()
+    dp, rp = evaluate("dev")
+    th = tune_thresholds(dp, rp, records["dev"], scheme, Thresholds())
+    thresholds = Thresholds(th["problem_threshold"], th["secondary_threshold"])
+    tmp_tagger.thresholds = thresholds
+    results: dict[str, Any] = {"config": cfg.to_dict(), "history": history, "best_epoch": best_epoch + 1,
+                               "thresholds": th, "threads": threads,
+                               "stage1": {"dir": str(enc_dir), "seconds": round(stage1_seconds, 1),
+                                          "dev": {k: enc_metrics.get("dev", {}).get(k)
+                                                  for k in ("dimension_macro_f1", "role_macro_f1")}},
+                               "parameters": {"context": sum(p.numel() for p in net.parameters())}}
+    for name in records:
+        if name == "train":
+            continue
+        dpn, rpn = evaluate(name)
+        results[name] = tagging_metrics(records[name], tmp_tagger.decide(dpn, rpn), scheme)
+    results["train_seconds"] = round(stage1_seconds + time.time() - t_start, 1)
+    tagger = ContextTagger(encoder.net, encoder.tokenizer, encoder.settings, net, cfg.context, scheme, thresholds,
+                           tfidf=tfidf_full, threads=threads,
+                           trained_from={"encoder": str(enc_dir), "config_fingerprint": cfg.fingerprint()})
+    tagger.save(out, metrics=results)
+    log(f"saved {out} (best epoch {best_epoch + 1}; thresholds problem {thresholds.problem}, "
+        f"secondary {thresholds.secondary}); {results['train_seconds']:.0f} s in all")
+    for name in [n for n in records if n != "train"]:
+        mm = results[name]
+        log(f"{name}: dimension macro-F1 {mm['dimension_macro_f1']:.4f}, role macro-F1 {mm['role_macro_f1']:.4f}, "
+            f"plan F1 {mm['plan_f1'] or 0:.4f}, problem F1 {mm['problem_f1']:.4f} (n={mm['dimension']['n']})")
+    return results
+
+
+def _stage1_matches(enc_dir: Path, s1) -> bool:
+    try:
+        saved = json.loads((enc_dir / "metrics.json").read_text(encoding="utf-8")).get("config", {})
+    except (OSError, ValueError):
+        return False
+    want = s1.to_dict()
+    keys = [k for k in want if k not in ("threads", "eval", "output_dir")]
+    return all(json.dumps(saved.get(k), sort_keys=True, default=str) == json.dumps(want[k], sort_keys=True, default=str)
+               for k in keys)
+
+
+class _VectorSource:
+    """Sentence vectors from a trained encoder model (stage 1)."""
+
+    def __init__(self, encoder):
+        self.net = encoder.net
+        self.encoder = encoder
+
+    def sentence_vectors(self, texts):
+        from ..models.encoder import run_encoder, weighted_mean
+        from ..text.chars import to_simplified
+
+        e = self.encoder
+        simp = [to_simplified(t) for t in texts]
+        vec, owner, weight = run_encoder(e.net, e.tokenizer, e.settings, simp, None, 64, e.threads)
+        return weighted_mean(vec, owner, weight, len(texts))
+
+
+class _Decider:
+    """Decisions from probabilities with the scheme's labels (what a Tagger does, without a model)."""
+
+    def __init__(self, scheme, thresholds=None):
+        from ..models.contract import Thresholds
+
+        self.scheme = scheme
+        self.thresholds = thresholds or Thresholds()
+
+    def decide(self, dp, rp):
+        from ..models.tagger import Tagger
+
+        return Tagger.decide(self, dp, rp)
+
+    @property
+    def dimensions(self):
+        return self.scheme.dimension_codes
+
+    @property
+    def roles(self):
+        return self.scheme.role_codes
