@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
-from lawgov_nlp.text.segment import gaps, heading_level, rebuild, segment, segment_document
+from lawgov_nlp.text.segment import (MAX_SENTENCE_CHARS, gaps, heading_level, is_invisible, rebuild, segment,
+                                     segment_document)
 
 
 def texts(doc):
@@ -154,9 +155,18 @@ def test_properties(text):
     assert segment(text) == sents
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.text(max_size=200))
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=200))  # every category, surrogates too
+@example("\x1f")
+@example("\u2003\u200b\u00ad\ufeff")
 def test_properties_on_any_unicode(text):
     sents = segment(text)
     assert rebuild(gaps(text, sents), sents) == text
-    assert all(text[s.start:s.end] == s.text and s.text.strip() for s in sents)
+    prev = 0
+    for i, s in enumerate(sents):
+        assert s.index == i and text[s.start:s.end] == s.text and prev <= s.start < s.end
+        prev = s.end
+        assert s.text.strip() and not is_invisible(s.text[0]) and not s.text[-1].isspace()
+        assert any(not is_invisible(c) for c in s.text)
+        assert len(s.text) <= MAX_SENTENCE_CHARS
+    # (tests/test_hostile_text.py checks this and more on nasty strings and report-like mixtures)
