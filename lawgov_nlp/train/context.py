@@ -147,9 +147,10 @@ def augment_document(doc, vec, dims, roles, stacked, aug: dict, rng: random.Rand
             if sents[i].is_heading and rng.random() < aug["replace_heading"]:
                 replaced[i] = heading_pool[rng.randrange(len(heading_pool))]
                 mask[i] = False
-    if aug.get("crop", 0) > 0 and len(keep) > 12 and rng.random() < aug["crop"]:
+    if aug.get("crop", 0) > 0 and len(keep) > 4 and rng.random() < aug["crop"]:
+        # an excerpt: a quarter of the crops are 1-3 sentences (a sentence tagged alone, a news lead)
         n = len(keep)
-        length = rng.randint(min(8, n), n)
+        length = rng.randint(1, 3) if rng.random() < 0.25 else rng.randint(min(4, n), n)
         start = rng.randint(0, n - length)
         keep = keep[start:start + length]
     if not keep:
@@ -189,7 +190,9 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     if not isinstance(cfg, ContextConfig):
         raise LawgovError(f"{config}: not a context-model config (kind: {cfg.kind})")
     t_start = time.time()
-    threads = cfg.threads or min(torch.get_num_threads(), 8)
+    from ..models.encoder import default_threads
+
+    threads = cfg.threads or default_threads()
     torch.set_num_threads(threads)
     scheme = load_scheme(cfg.scheme)
     records = {"train": load_records(cfg.train, scheme), "dev": load_records(cfg.dev, scheme)}

@@ -4,7 +4,7 @@ Usage: python training/benchmarks/accuracy_table.py [--models ...] [--out-dir ru
 
 Default models: the shipped fine-tuned model (fp32 and its int8 fast path), the TF-IDF +
 logistic-regression baseline and the keyword baseline. Prints a Markdown table
-(dimension macro-F1, role macro-F1, problem-flag F1 per split) and, with --out-dir, writes
+(dimension macro-F1 and accuracy, role macro-F1, plan F1, problem-flag F1 per split) and, with --out-dir, writes
 each evaluation's metrics.json, confusion matrices and most confident errors there.
 """
 from __future__ import annotations
@@ -25,7 +25,9 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=[
         "models/lawgov-zh-small", "models/lawgov-zh-small:fast", "models/baseline-tfidf", "keywords"])
     ap.add_argument("--out-dir", type=Path)
+    ap.add_argument("--splits", nargs="+", default=SPLITS)
     a = ap.parse_args()
+    SPLITS[:] = a.splits
     rows = []
     for spec in a.models:
         name, _, flag = spec.partition(":")
@@ -40,17 +42,14 @@ def main() -> None:
                 write_evaluation(m, a.out_dir / f"{spec.replace('/', '_').replace(':', '-')}_{split}",
                                  {"model": spec, "data": str(data.relative_to(ROOT))})
         rows.append(row)
-    head = "| model | " + " | ".join(f"{s} dim macro-F1 | {s} role macro-F1 | {s} problem F1" for s in SPLITS) + " |"
-    print(head)
-    print("|---" * (1 + 3 * len(SPLITS)) + "|")
-    for spec, *ms in rows:
-        cells = []
-        for m in ms:
-            cells += [f"{m['dimension_macro_f1']:.3f}", f"{m['role_macro_f1']:.3f}", f"{m['problem_f1']:.3f}"]
-        print(f"| {spec} | " + " | ".join(cells) + " |")
-    n = {s: ms[i]["dimension"]["n"] for i, s in enumerate(SPLITS) for ms in [rows[0][1:]]}
-    print("\nsentences: " + ", ".join(f"{s} {n[s]}" for s in SPLITS))
-
+    print(f"| model | split | n | dim macro-F1 | dim accuracy | role macro-F1 | plan F1 | problem F1 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for split_i, split in enumerate(SPLITS):
+        for spec, *ms in rows:
+            m = ms[split_i]
+            print(f"| {spec} | {split} | {m['dimension']['n']} | {m['dimension_macro_f1']:.3f} | "
+                  f"{m['dimension']['accuracy']:.3f} | {m['role_macro_f1']:.3f} | {m['plan_f1'] or 0:.3f} | "
+                  f"{m['problem_f1']:.3f} |")
 
 if __name__ == "__main__":
     main()
