@@ -7,8 +7,39 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable, Sequence
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# --------------------------------------------------------------------------- Chinese characters
+#: What lawgov-nlp counts as a Chinese character, everywhere (reading, chrome and mojibake
+#: patterns, script detection): the CJK ideographs of Unicode -- the unified block, every
+#: extension (A to I) and both compatibility blocks -- plus 〇 (U+3007, the ideographic zero of
+#: dates such as 二〇二三年). Radicals, strokes and CJK punctuation are not characters of text.
+HAN_RANGES: tuple[tuple[int, int], ...] = (
+    (0x3007, 0x3007),    # 〇 ideographic number zero
+    (0x3400, 0x4DBF),    # Extension A
+    (0x4E00, 0x9FFF),    # CJK Unified Ideographs
+    (0xF900, 0xFAFF),    # CJK Compatibility Ideographs
+    (0x20000, 0x2A6DF),  # Extension B
+    (0x2A700, 0x2EE5F),  # Extensions C, D, E, F, I
+    (0x2F800, 0x2FA1F),  # CJK Compatibility Ideographs Supplement
+    (0x30000, 0x323AF),  # Extensions G, H
+)
+#: The same set as the body of a regular-expression character class (``f"[{HAN}]"``).
+HAN = "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in HAN_RANGES)
+#: One Chinese character.
+HAN_RE = re.compile(f"[{HAN}]")
+
+
+def is_han(ch: str) -> bool:
+    """Whether the single character ``ch`` is a Chinese character (see :data:`HAN_RANGES`)."""
+    o = ord(ch)
+    return any(a <= o <= b for a, b in HAN_RANGES)
+
+
+def count_han(text: str) -> int:
+    """How many Chinese characters ``text`` holds."""
+    return len(HAN_RE.findall(text))
+
 
 
 # --------------------------------------------------------------------------- script
@@ -47,7 +78,7 @@ def detect_script(text: str, sample: int = 200_000) -> str:
         elif ch in simp:
             s += 1
     if t == 0 and s == 0:
-        return "none" if not _CJK_RE.search(text[:sample]) else "simplified"
+        return "none" if not HAN_RE.search(text[:sample]) else "simplified"
     if t >= 4 * s:
         return "traditional"
     if s >= 4 * t:
@@ -98,7 +129,7 @@ _MOJIBAKE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # UTF-8 read as Latin-1 / cp1252: Ã© æ³• ...
     ("latin1-utf8", re.compile("(?:[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2026\u2030\u2039\u203a\u20ac\u2122]{1,2}){2,}")),
     # "?" eaten-character marks between Chinese characters: 法?,F將, 政?府
-    ("question-mark", re.compile(r"(?<=[\u4e00-\u9fff])\?[\x21-\x7e]{0,3}(?=[\u4e00-\u9fff])")),
+    ("question-mark", re.compile(rf"(?<=[{HAN}])\?[\x21-\x7e]{{0,3}}(?=[{HAN}])")),
 ]
 
 
@@ -120,15 +151,22 @@ _CHROME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("tools", re.compile(r"字体\s*[:：]?\s*[【\[]?\s*大\s*中\s*小|【\s*(?:大|中|小)\s*】|打印本页|【?\s*打印\s*】?\s*【?\s*关闭\s*】?$|关闭(?:窗口|本页)|返回顶部|分享到|扫一扫|在手机上查看|收藏本页|加入收藏|【\s*(?:打印|关闭|收藏|返回)\s*】|^(?:打印|关闭|返回|分享|收藏)(?:\s+(?:打印|关闭|返回|分享|收藏))*$")),
     ("footer", re.compile(r"网站标识码|(?:ICP|icp)\s*备|备案号|公网安备|主办单位\s*[:：]|承办单位\s*[:：]|技术支持\s*[:：]|维护单位\s*[:：]|版权所有|Copyright|©|网站地图|联系我们|建议使用.{0,20}浏览器|最佳分辨率|^(?:联系电话|地址|邮编)\s*[:：]")),
     ("marker", re.compile(r"^(?:头部|底部|footer底部|footer|header|页头|页脚|页尾|导航|顶部)$", re.IGNORECASE)),
-    ("page-number", re.compile(r"^[-—–－\s]*\d{1,4}[-—–－\s]*$|^第\s*\d+\s*页\s*(?:[，,/]?\s*共\s*\d+\s*页)?$")),
-    ("nav", re.compile(r"^(?:[\u4e00-\u9fff]{2,6}(?:\s*[|｜丨/]\s*|\s{2,})){3,}[\u4e00-\u9fff]{2,6}$")),
+    # "- 3 -", "第3页", "第3页 共12页": always a page number. A bare "3" is one only where the text
+    # shows pages (see find_chrome): alone it may be a table cell or a count.
+    ("page-number", re.compile(r"^(?:[-—–－]+\s*\d{1,4}\s*[-—–－]+|第\s*\d{1,4}\s*页\s*(?:[，,/]?\s*共\s*\d{1,4}\s*页)?"
+                               r"|共\s*\d{1,4}\s*页\s*[，,/]?\s*第\s*\d{1,4}\s*页)$")),
+    ("nav", re.compile(rf"^(?:[{HAN}]{{2,6}}(?:\s*[|｜丨/]\s*|\s{{2,}})){{3,}}[{HAN}]{{2,6}}$")),
 ]
 _ORG_END = re.compile(r"(?:政府|局|委员会|委|办公室|办事处|中心|院|厅|部|队|所|站|会)$")
-_SHORT_NAV = re.compile(r"^[\u4e00-\u9fffA-Za-z\s]{1,6}$")
+_SHORT_NAV = re.compile(rf"^[{HAN}A-Za-z\s]{{1,6}}$")
 
 
 def chrome_kind(line: str) -> str | None:
-    """The kind of page chrome a single line is, or None for report text."""
+    """The kind of page chrome a single line is, or None for report text.
+
+    A line that is only a number ("12") is not chrome by itself; :func:`find_chrome` decides
+    from the lines around it whether it is a page number.
+    """
     s = line.strip()
     if not s:
         return None
@@ -142,27 +180,116 @@ def chrome_kind(line: str) -> str | None:
     return None
 
 
-def find_chrome(text: str, max_edge_lines: int = 40) -> list[Span]:
-    """Page-chrome lines (navigation, 来源/发布时间, print/close links, footers) as spans.
+_BARE_NUMBER = re.compile(r"^[-—–－]?\s*(\d{1,3})\s*[-—–－]?$")
+_DECORATED_NUMBER = re.compile(r"(\d{1,4})")
+#: Non-empty lines that must stand between two bare numbers for them to be page numbers of a sequence.
+PAGE_GAP_LINES = 3
+_TABLE_GAP_LINES = 8  # numbers always this few lines apart are a table's rows, not pages
+
+
+def page_number_lines(bodies: Sequence[str], page_breaks_after: Iterable[int] = ()) -> set[int]:
+    """Indices of the lines that are page numbers, from the lines' context.
+
+    ``bodies`` are the lines without their line ends; ``page_breaks_after`` the indices of lines
+    followed by a page break (a form feed in text extracted from a PDF). A decorated number
+    (``- 3 -``, ``第3页``) is always a page number. A bare one (``3``, ``3 -``; at most three
+    digits) is one when it is the nearest non-empty line to a page break, or when it belongs to
+    a sequence of page numbers (each one more than the last, with at least
+    :data:`PAGE_GAP_LINES` non-empty lines between them, and not always the same few lines, as
+    the serial numbers of a table pasted as text are). Any other line that is only a number is
+    report text (a table cell, a count).
+    """
+    return _page_numbers(bodies, page_breaks_after, [chrome_kind(b) for b in bodies])
+
+
+def _page_numbers(bodies: Sequence[str], page_breaks_after: Iterable[int], kinds: Sequence[str | None]) -> set[int]:
+    out: set[int] = set()
+    cands: list[tuple[int, int, bool]] = []  # (line, value, decorated)
+    for i, b in enumerate(bodies):
+        s = b.strip()
+        if not s or len(s) > 24:
+            continue
+        if kinds[i] == "page-number":
+            m = _DECORATED_NUMBER.search(s)
+            out.add(i)
+            if m:
+                cands.append((i, int(m.group(1)), True))
+            continue
+        m = _BARE_NUMBER.match(s)
+        if m:
+            cands.append((i, int(m.group(1)), False))
+    if not cands:
+        return out
+    bare = {i for i, _, dec in cands if not dec}
+    nonempty = [0]
+    for i, b in enumerate(bodies):
+        nonempty.append(nonempty[-1] + (1 if b.strip() and i not in bare else 0))
+    # next to a page break
+    for brk in page_breaks_after:
+        j = brk
+        while j >= 0 and not bodies[j].strip():
+            j -= 1
+        if j in bare:
+            out.add(j)
+        j = brk + 1
+        while j < len(bodies) and not bodies[j].strip():
+            j += 1
+        if j in bare:
+            out.add(j)
+    # sequences: n, n+1, n+2 ... each separated by a page's worth of lines
+    open_chains: dict[int, list[int]] = {}
+    chains: list[list[int]] = []
+    for i, v, _ in cands:
+        chain = open_chains.pop(v, None)
+        if chain is not None and nonempty[i] - nonempty[chain[-1] + 1] >= PAGE_GAP_LINES:
+            chain.append(i)
+        else:
+            if chain is not None:
+                open_chains[v] = chain
+            chain = [i]
+            chains.append(chain)
+        open_chains[v + 1] = chain
+    for chain in chains:
+        if len(chain) < 2:
+            continue
+        gaps = {nonempty[b] - nonempty[a + 1] for a, b in zip(chain, chain[1:])}
+        if len(gaps) == 1 and min(gaps) < _TABLE_GAP_LINES:
+            continue  # 1, 2, 3 at a short, fixed distance: the serial-number column of a table
+        out.update(i for i in chain if i in bare)
+    return out
+
+
+def find_chrome(text: str, max_edge_lines: int = 40, *, paged: bool = True) -> list[Span]:
+    """Page-chrome lines (navigation, 来源/发布时间, print/close links, footers, page numbers) as spans.
 
     A line is chrome when it matches a chrome pattern anywhere in the text, or
     when it is a short navigation item (``首页``, ``政务公开``) standing among
-    chrome lines at the top or bottom of the page.
+    chrome lines at the top or bottom of the page. Page numbers are found by
+    :func:`page_number_lines` when the text may come from pages (``paged``:
+    plain text, PDF, Word); a web page (``paged=False``) has no pages, so a line
+    that is only a number there is never taken for one.
     """
     lines: list[tuple[int, int, str]] = []
+    breaks: list[int] = []
     pos = 0
     for raw in text.splitlines(keepends=True):
         body = raw.rstrip("\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85")
+        if raw.endswith("\x0c"):
+            breaks.append(len(lines))
         lines.append((pos, pos + len(body), body))
         pos += len(raw)
     kinds = [chrome_kind(b) for _, _, b in lines]
+    if paged:
+        for i in _page_numbers([b for _, _, b in lines], breaks, kinds):
+            kinds[i] = "page-number"
 
     def is_short_nav(body: str) -> bool:
         s = body.strip()
         return bool(_SHORT_NAV.match(s)) and not _ORG_END.search(s) and not re.search(r"\d", s)
 
-    # top block: short navigation items before the first chrome-free prose line, if chrome is there
-    top = [i for i in range(min(len(lines), max_edge_lines)) if kinds[i] is not None]
+    # top block: short navigation items before the first chrome-free prose line, if web chrome is
+    # there (a page number is not: it says nothing about the short lines above it)
+    top = [i for i in range(min(len(lines), max_edge_lines)) if kinds[i] not in (None, "page-number")]
     if top:
         last_top = max(top)
         for i in range(0, last_top):
