@@ -9,13 +9,19 @@
   completes; XLSX is built from a journal at the end and on interrupt).
 * :func:`read_rows` reads an earlier output back for ``--resume``: every column as text, a
   truncated last JSONL line dropped.
-* :func:`neutralise_formula` is the CSV defence against spreadsheet formula injection (OWASP):
-  a text cell that starts with ``= + - @`` (or a tab / carriage return) gets a leading ``'``.
-  XLSX text cells are stored as text, never as formulas. JSONL is left unchanged.
+* :func:`neutralise_formula` is the CSV defence against spreadsheet formula injection, as the
+  OWASP "CSV Injection" page describes it: a text cell that starts with ``=``, ``+``, ``-``, ``@``,
+  a tab or a carriage return gets a leading ``'``, so a spreadsheet shows it as text instead of
+  running it (the ``csv`` module quotes cells holding separators, quotes or line breaks). A cell
+  that already starts with ``'`` gets one more, so :func:`restore_formula` (used when lawgov
+  reads its own CSV back: ``--resume``, ``data convert --from csv``) gives back the exact text.
+  XLSX text cells are stored as text (inline strings), never as formulas, and characters that
+  XLSX cannot hold (C0 controls) become U+FFFD. JSONL is left unchanged: it is for programs.
 * :func:`atomic_directory` builds a directory beside its final name and swaps it in.
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -32,6 +38,7 @@ from .errors import OutputError
 
 STDOUT = "-"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+QUOTE_PREFIX = "'"
 
 
 # --------------------------------------------------------------------------- what an output path is
@@ -71,30 +78,33 @@ def resolve_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] 
     if given == STDOUT:
         return Output(None, "stdout", given)
     p = Path(given).expanduser()
-    if p.is_symlink():
-        target = Path(os.path.realpath(p))
-    else:
-        target = p
     try:
-        st = target.stat()
-    except FileNotFoundError:
+        st = p.stat()  # follows symlinks: what the output really is
+    except FileNotFoundError:  # a new file, or a symlink whose target does not exist yet
+        st = None
+    except NotADirectoryError:  # a file where a folder should be: reported by the writability check
         st = None
     except OSError as e:
         raise OutputError(given, f"cannot use this output ({e.strerror or e})") from e
+    if st is not None and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+        # written through (opening follows the link), never replaced: -o /dev/stdout, a named pipe
+        return Output(p, "stream", given)
+    # a regular file is replaced atomically; for a symlink that is its target, and the link stays.
+    # The real path also gives one lock and one journal however the file is named (sub/../t.csv).
+    target = Path(os.path.realpath(p))
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(given, "is a folder; give a file name for the output")
-        if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
-            return Output(target, "stream", given)
         if not stat.S_ISREG(st.st_mode):
             raise OutputError(given, "is not a regular file, FIFO or character device; refusing to replace it")
         for i in inputs:
             try:
-                if os.path.samefile(target, i):
-                    raise OutputError(given, f"is the input {os.fspath(i)}; refusing to overwrite a report with "
-                                             "the output (choose another output file)")
-            except OSError:
+                same = os.path.samefile(target, i)
+            except OSError:  # an input that vanished cannot be overwritten
                 continue
+            if same:
+                raise OutputError(given, f"is the input {os.fspath(i)}; refusing to overwrite a report with "
+                                         "the output (choose another output file)")
     if check_writable:
         _check_writable(target, given)
     return Output(target, "file", given)
@@ -102,6 +112,11 @@ def resolve_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] 
 
 def _check_writable(target: Path, given: str) -> None:
     parent = target.parent
+    for up in (parent, *parent.parents):  # a regular file where a folder of the path should be
+        if up.exists() or up.is_symlink():
+            if not up.is_dir():
+                raise OutputError(given, f"cannot write here: {up} is a file, not a folder")
+            break
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -197,15 +212,38 @@ def atomic_directory(path: str | os.PathLike, replaced: Sequence[str] = ()) -> I
 
 # --------------------------------------------------------------------------- spreadsheets
 def neutralise_formula(value):
-    """A CSV cell that a spreadsheet would run as a formula, made inert (OWASP: prefix ``'``)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """A CSV cell that a spreadsheet would run as a formula, made inert (OWASP "CSV Injection").
+
+    A string starting with ``= + - @``, a tab or a carriage return gets a leading ``'`` (Excel and
+    LibreOffice then show the text and run nothing); a string that already starts with ``'`` gets
+    one more, so that :func:`restore_formula` is its exact inverse. Other values are unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES + (QUOTE_PREFIX,)):
+        return QUOTE_PREFIX + value
+    return value
+
+
+def restore_formula(value):
+    """The text a CSV cell written with :func:`neutralise_formula` held (one leading ``'`` removed)."""
+    if isinstance(value, str) and value.startswith(QUOTE_PREFIX):
+        return value[1:]
+    return value
+
+
+def xlsx_text(value):
+    """A value an XLSX cell can hold: C0 control characters (not allowed in the file format, openpyxl
+    refuses them) become U+FFFD; everything else is unchanged."""
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return value
 
 
 def text_cells_as_text(workbook) -> None:
-    """Store every text cell of an openpyxl workbook as text: a string starting with ``=`` is
-    otherwise written as a live formula."""
+    """Store every text cell of an openpyxl workbook as text: openpyxl otherwise writes a string
+    starting with ``=`` as a live formula (``=HYPERLINK(...)`` in a sentence would become a link
+    that sends data away). Call it just before saving."""
     for ws in workbook.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -214,16 +252,26 @@ def text_cells_as_text(workbook) -> None:
 
 
 def write_xlsx_rows(rows: Sequence[dict], fh, sheet: str = "sentences", columns: Sequence[str] | None = None) -> None:
+    """One sheet of rows (openpyxl's streaming write-only mode); text is stored as text (see
+    :func:`text_cells_as_text`) and made cell-safe (:func:`xlsx_text`)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     cols = list(columns or _columns(rows))
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    ws.title = sheet
-    ws.append(cols)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+
+    def cell(v):
+        v = xlsx_text(v)
+        if isinstance(v, str) and v.startswith("="):  # openpyxl would store it as a formula
+            c = WriteOnlyCell(ws, v)
+            c.data_type = "s"
+            return c
+        return v
+
+    ws.append([cell(c) for c in cols])
     for r in rows:
-        ws.append([r.get(c) for c in cols])
-    text_cells_as_text(wb)
+        ws.append([cell(r.get(c)) for c in cols])
     wb.save(fh)
 
 
@@ -253,110 +301,178 @@ def _csv_value(v):
 class RowWriter:
     """Append tagged rows document by document; each finished document is on disk before the next.
 
-    JSONL and CSV go straight to the output (flushed and fsynced per document; to stdout, a FIFO or
-    a device as they come). XLSX cannot be appended to: rows go to a journal beside the output
-    (``.<name>.journal.jsonl``) and the workbook is written from it, atomically, by :meth:`close`
-    — also after Ctrl-C; after a kill, ``--resume`` reads the journal back.
+    JSONL and CSV go straight to the output, one write and one flush (and fsync) per document; to
+    stdout, a FIFO or a device as they come. The cost is linear in documents, and a kill loses at
+    most the document being written. XLSX cannot be appended to: rows go to a journal beside the
+    output (``.<name>.journal.jsonl``) and the workbook is written from it, atomically, by
+    :meth:`close` — also after Ctrl-C; after a kill, ``--resume`` reads the journal back.
+
+    A document whose write was interrupted (Ctrl-C) is cut off again by :meth:`close`, so the file
+    holds whole documents only. Nothing is opened before the first document (or :meth:`close`): a
+    run that fails before it has anything to write (the model cannot be loaded) leaves an earlier
+    output as it was.
 
     ``existing`` are rows already in the output that stay (from ``--resume``): the output is
-    rewritten with them first, which also drops a truncated last line.
+    rewritten with them first, atomically, which also drops a truncated last line.
     """
 
     def __init__(self, out: Output, fmt: str, existing: Sequence[dict] = ()):
         if fmt not in ROW_FORMATS:
             raise OutputError(out.given, f"unknown output format {fmt!r}; use {', '.join(ROW_FORMATS)}")
         self.out, self.fmt = out, fmt
-        self.n_rows = 0
+        self._existing = list(existing)
+        self.n_rows = len(self._existing)
         self._columns: list[str] | None = None
-        self._fh = None
+        self._fh = None              # binary, except sys.stdout
+        self._opened = self._closed = False
+        self._bom = False            # a CSV file started here: its first bytes are the BOM Excel needs
+        self._good = 0               # bytes of whole documents in a regular file or the journal
+        self._pending: tuple[int, int, int] | None = None  # (start, end, rows) of the document being written
         self._journal: Path | None = None
-        existing = list(existing)
-        if fmt == "xlsx":
-            if out.kind == "stdout":
-                self._rows: list[dict] = []
-            else:
+        self._rows: list[dict] = []  # XLSX to stdout or a stream: kept in memory until close
+
+    # ------------------------------------------------------------------ opening
+    def _open(self) -> None:
+        self._opened = True
+        out, existing = self.out, self._existing
+        text_encoding = "utf-8-sig" if self.fmt == "csv" else "utf-8"
+        if self.fmt == "xlsx":
+            if out.kind == "file":
                 self._journal = journal_path(out)
                 with atomic_write(Output(self._journal, "file", str(self._journal))) as fh:
-                    for r in existing:
-                        fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-                self._fh = open(self._journal, "a", encoding="utf-8")
-            self._pending_existing = existing
-            self.n_rows = len(existing)
+                    fh.write(self._render(existing))
+                self._fh = open(self._journal, "ab")
+                self._good = os.fstat(self._fh.fileno()).st_size
+            else:
+                self._rows.extend(existing)
             return
         if out.kind == "stdout":
             self._fh = sys.stdout
         elif out.kind == "stream":
-            self._fh = open(out.path, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
+            self._fh = open(out.path, "wb")
+            self._bom = self.fmt == "csv"
+        elif existing:  # keep what is finished, drop anything half-written, atomically
+            with atomic_write(out, encoding=text_encoding) as fh:
+                fh.write(self._render(existing))
+            self._fh = open(out.path, "ab")
+            self._good = os.fstat(self._fh.fileno()).st_size
+            return
         else:
-            if existing:  # keep what is finished, drop anything half-written, atomically
-                with atomic_write(out, encoding="utf-8-sig" if fmt == "csv" else "utf-8") as fh:
-                    self._write(fh, existing)
-                self._fh = open(out.path, "a", encoding="utf-8", newline="")
-            else:
-                self._fh = open(out.path, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
-        if existing and out.kind != "file":
-            self._write(self._fh, existing)
-        self.n_rows = len(existing)
+            self._fh = open(out.path, "wb")
+            self._bom = self.fmt == "csv"
+        if existing:
+            self._emit(self._render(existing))
 
-    def _write(self, fh, rows: Sequence[dict]) -> None:
+    def _render(self, rows: Sequence) -> str:
+        """One document's rows as text (XLSX: its journal lines)."""
+        if not rows:
+            return ""
         if self.fmt == "text":
-            for r in rows:
-                fh.write(f"{r}\n")
-            return
-        if self.fmt == "jsonl":
-            for r in rows:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-            return
-        if self._columns is None and rows:
+            return "".join(f"{r}\n" for r in rows)
+        if self.fmt in ("jsonl", "xlsx"):
+            return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        if self._columns is None:
             self._columns = _columns(rows)
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(self._columns)
-        w = csv.writer(fh, lineterminator="\n")
+            w.writerow([_csv_value(c) for c in self._columns])
         for r in rows:
             w.writerow([_csv_value(r.get(c)) for c in self._columns])
+        return buf.getvalue()
 
+    def _emit(self, text: str, n_rows: int = 0) -> None:
+        """Write one document in one call, flush it and count its rows; a regular file is also fsynced."""
+        if not text:
+            self.n_rows += n_rows
+            return
+        if self._fh is sys.stdout:
+            self._fh.write(text)
+            self._fh.flush()
+            self.n_rows += n_rows
+            return
+        data = text.encode("utf-8")
+        if self._bom:
+            data = codecs.BOM_UTF8 + data
+        if self.out.kind != "file":
+            self._fh.write(data)
+            self._fh.flush()
+            self._bom = False
+            self.n_rows += n_rows
+            return
+        end = self._good + len(data)
+        self._pending = (self._good, end, n_rows)
+        self._fh.write(data)
+        self._fh.flush()
+        # no call in this statement: an interrupt comes before it (pending) or after it (done)
+        self._good, self._pending, self.n_rows, self._bom = end, None, self.n_rows + n_rows, False
+        with contextlib.suppress(OSError):
+            os.fsync(self._fh.fileno())
+
+    def _cut_unfinished(self) -> None:
+        """After an interrupt inside :meth:`write_document`: keep the document if all its bytes got
+        to the file, else cut the file back to the whole documents before it."""
+        if self._pending is None or self._fh is None or self._fh is sys.stdout:
+            return
+        start, end, n = self._pending
+        self._pending = None
+        with contextlib.suppress(OSError, ValueError):
+            self._fh.flush()
+        try:
+            size = os.fstat(self._fh.fileno()).st_size
+        except (OSError, ValueError):
+            return
+        if size >= end:
+            self._good = end
+            self.n_rows += n
+        else:
+            os.ftruncate(self._fh.fileno(), start)
+
+    # ------------------------------------------------------------------ writing
     def write_document(self, rows: Sequence[dict]) -> None:
         """Append one finished document's rows; they are on disk when this returns."""
         rows = list(rows)
-        if self.fmt == "xlsx":
-            if self._fh is None:
-                self._rows.extend(rows)
-            else:
-                for r in rows:
-                    self._fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-                self._sync()
+        if not self._opened:
+            self._open()
+        if self._fh is None:  # XLSX to stdout or a stream
+            self._rows.extend(rows)
+            self.n_rows += len(rows)
         else:
-            if self._columns is None and self.fmt == "csv" and self.n_rows:
-                self._columns = _columns(rows)  # the header is already in the kept file
-            self._write(self._fh, rows)
-            self._sync()
-        self.n_rows += len(rows)
+            self._emit(self._render(rows), len(rows))
 
-    def _sync(self) -> None:
-        self._fh.flush()
-        if self.out.kind == "file":
-            with contextlib.suppress(OSError):
-                os.fsync(self._fh.fileno())
+    def close(self, create: bool = True) -> None:
+        """Finish the output (XLSX: write the workbook from the journal, then remove the journal).
 
-    def close(self) -> None:
-        """Finish the output (XLSX: write the workbook from the journal, then remove the journal)."""
+        With ``create=False`` (a run that failed) an output that was never started is not created
+        and an earlier one is left as it was; whatever was written stays.
+        """
+        if self._closed:
+            return
+        if not self._opened:
+            if not create:
+                self._closed = True
+                return
+            self._open()
+        self._closed = True
+        self._cut_unfinished()
         if self.fmt == "xlsx":
             if self._fh is not None:
                 self._fh.close()
+                self._fh = None
                 rows = read_jsonl_rows(self._journal)
             else:
                 rows = self._rows
+            self.n_rows = len(rows)
             with atomic_write(self.out, mode="wb", encoding=None) as fh:
                 write_xlsx_rows(rows, fh)
             if self._journal is not None:
                 with contextlib.suppress(OSError):
                     self._journal.unlink()
-            self._fh = None
+                self._journal = None
             return
-        if self._fh is not None and self._fh is not sys.stdout:
-            self._fh.close()
-        elif self._fh is sys.stdout:
+        if self._fh is sys.stdout:
             sys.stdout.flush()
+        elif self._fh is not None:
+            self._fh.close()
         self._fh = None
 
 
@@ -387,9 +503,11 @@ def read_jsonl_rows(path: Path) -> list[dict]:
 
 
 def read_rows(out: "Output | str | os.PathLike", fmt: str) -> list[dict]:
-    """Rows of an earlier output (for ``--resume``). CSV and XLSX cells are read as text, so a doc id
-    ``001`` stays ``001`` and the text ``nan`` stays ``nan``; an XLSX journal left by a killed run
-    is read too."""
+    """Rows of an earlier output (for ``--resume``), exactly as written: CSV cells are read as text
+    (no type guessing, so a doc id ``001`` stays ``001`` and the text ``nan`` stays ``nan``, and the
+    formula guard's ``'`` is taken off), XLSX cells as the types they were stored with, and a cut-off
+    last line or row is dropped. An XLSX journal left by a killed run is read too; an output that
+    does not exist yet has no rows."""
     if not isinstance(out, Output):
         out = resolve_output(out, check_writable=False)
     if out.kind != "file":
@@ -403,7 +521,8 @@ def read_rows(out: "Output | str | os.PathLike", fmt: str) -> list[dict]:
                 text = fh.read()
             if text and not text.endswith("\n"):  # a row cut off by a kill
                 text = text[: text.rfind("\n") + 1]
-            rows = [dict(r) for r in csv.DictReader(io.StringIO(text))]
+            rows = [{restore_formula(k): restore_formula(v) for k, v in r.items()}
+                    for r in csv.DictReader(io.StringIO(text))]
         elif fmt == "xlsx":
             from openpyxl import load_workbook
 
@@ -414,8 +533,8 @@ def read_rows(out: "Output | str | os.PathLike", fmt: str) -> list[dict]:
             ws = wb["sentences"] if "sentences" in wb.sheetnames else wb.worksheets[0]
             it = ws.iter_rows(values_only=True)
             header = [str(h) for h in next(it, [])]
-            for vals in it:
-                rows.append({h: ("" if v is None else str(v)) for h, v in zip(header, vals)})
+            for vals in it:  # typed as stored: a text cell "001" stays "001", numbers stay numbers
+                rows.append({h: v for h, v in zip(header, vals)})
             wb.close()
         else:
             raise OutputError(out.given, f"unknown output format {fmt!r}")
@@ -428,26 +547,42 @@ def read_rows(out: "Output | str | os.PathLike", fmt: str) -> list[dict]:
 # --------------------------------------------------------------------------- one run per output
 @contextlib.contextmanager
 def output_lock(out: Output) -> Iterator[None]:
-    """Hold an exclusive lock for one output file; a second run on the same output is refused."""
+    """Hold an exclusive lock for one output file while a run writes it; a second run on the same
+    output (the same file, however it is named) is refused at once with a clear message.
+
+    The lock is ``flock`` on ``.<name>.lock`` beside the output's real file; it is released when the
+    run ends or dies (also on kill -9). Stdout, FIFOs and devices are not locked.
+    """
     if out.kind != "file":
         yield
         return
     import fcntl
 
     lock = out.path.with_name(f".{out.path.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise OutputError(out.given, f"cannot create the lock file {lock} ({e.strerror or e})") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             raise OutputError(out.given, "another lawgov run is writing this output now; wait for it to finish "
                                          "or choose another output file") from None
+        # a run that just finished removes its lock file: a lock on that removed file guards nothing
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(lock)
+        yield
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
         os.close(fd)

@@ -41,7 +41,7 @@ def test_train_loss_falls_and_save_load_round_trips(tiny, tmp_path):
     out = tmp_path / "model"
     res = train(_cfg(d, base, out), progress=False, log=lambda m: None)
     losses = [h["train_loss"] for h in res["history"]]
-    assert losses[-1] < losses[0] * 0.9, losses
+    assert losses[-1] < losses[0] * 0.95, losses
     saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert saved["dev"]["dimension_macro_f1"] == res["dev"]["dimension_macro_f1"]
     # load the directory and predict again: exactly the metrics measured before saving

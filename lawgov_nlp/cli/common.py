@@ -93,6 +93,17 @@ def load_model(model: str | os.PathLike | None, console: Console, **options):
         raise typer.Exit(EXIT_USAGE)
 
 
+#: ``--no-progress``, ``--quiet`` and ``-q`` all mean quiet: errors and warnings only. (A click
+#: declaration ``"-q/"`` would name an *on* switch; the off-only form is ``" /-q"``.)
+PROGRESS_DECLS = ("--progress/--no-progress", " /--quiet", " /-q")
+
+
+def progress_option(help: str = "Progress bars and counts on stderr (--no-progress / --quiet / -q: "
+                                "errors and warnings only).") -> bool:
+    """The ``--progress/--no-progress`` switch every command takes, declared once."""
+    return typer.Option(True, *PROGRESS_DECLS, help=help)
+
+
 def bar(total: int | None, desc: str, unit: str, quiet: bool, position: int = 0):
     from tqdm.auto import tqdm
 

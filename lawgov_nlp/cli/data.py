@@ -6,6 +6,8 @@ from typing import List, Optional
 
 import typer
 
+from .common import Console, progress_option, user_errors
+
 app = typer.Typer(no_args_is_help=True, help="Validate, count and convert annotated sentence files.")
 
 _FMT_HELP = "jsonl (project format), labelstudio (.json tasks), doccano (.jsonl), csv; default from the extension"
@@ -22,31 +24,75 @@ def _scheme(path: Optional[str]):
         raise typer.Exit(2)
 
 
+def _print_problems(f, problems, err: bool = False) -> None:
+    for p in problems:
+        where = f"{f}:{p.line}" if p.task is None and p.line else (f"{f}: task {p.task}" if p.task is not None else str(f))
+        typer.echo(f"{where}: {p.field}: {p.message}", err=err)
+
+
 @app.command()
 def validate(
-    files: List[Path] = typer.Argument(..., help="Annotated JSONL files in the project format."),
+    files: List[Path] = typer.Argument(..., help="Annotated files: JSONL in the project format, a Label Studio "
+                                                 "export (.json), doccano JSONL or CSV."),
     scheme: Optional[str] = typer.Option(None, help="Label scheme file (default: the shipped zh-2021)."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help=_FMT_HELP),
+    progress: bool = progress_option("The per-file summary on stderr (--no-progress / --quiet / -q: problems only)."),
 ) -> None:
-    """Report every bad line (line number, field, problem) and exit 1 if there is any."""
-    from ..data import validate_file
+    """Report every problem (line or Label Studio task, field, problem) and exit 1 if there is any.
 
+    Problems: an empty file, missing ids, empty text, unknown labels, duplicate sentence ids, the
+    same text in the same section labelled differently, and in a Label Studio export a task no
+    one annotated. Given several files (train, dev, test), also a document in more than one of
+    them and conflicting labels across them.
+    """
+    import os
+
+    from ..data import FORMATS, CorpusError, check_splits, validate_any
+
+    console = Console(quiet=not progress)
+    if format and format not in FORMATS:
+        console.error(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
+        raise typer.Exit(2)
     sc = _scheme(scheme)
     bad = 0
+    loaded: dict[str, list] = {}
+    seen: list[Path] = []
     for f in files:
+        if any(_same_file(f, g) for g in seen):
+            console.warn(f"{f}: given twice; validated once")
+            continue
+        seen.append(f)
         try:
-            records, problems = validate_file(f, sc)
+            records, problems = validate_any(f, sc, format)
+        except CorpusError as e:
+            _print_problems(f, e.problems)
+            bad += 1
+            continue
         except OSError as e:
             typer.echo(f"{f}: cannot read ({e.strerror or e})", err=True)
             bad += 1
             continue
-        for p in problems:
-            typer.echo(f"{f}:{p.line}: {p.field}: {p.message}")
+        _print_problems(f, problems)
         status = "ok" if not problems else f"{len(problems)} problem(s)"
-        typer.echo(f"{f}: {len(records)} sentences, {len({r.get('doc_id') for r in records})} documents: {status}",
-                   err=True)
+        console.info(f"{f}: {len(records)} sentences, {len({r.get('doc_id') for r in records})} documents: {status}")
         bad += bool(problems)
+        loaded[os.fspath(f)] = records
+    if len(loaded) > 1:
+        across = check_splits(loaded)
+        for p in across:
+            typer.echo(f"{p.field}: {p.message}")
+        if across:
+            console.info(f"{len(across)} problem(s) across the files")
+            bad += 1
     if bad:
         raise typer.Exit(1)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 @app.command()
@@ -62,8 +108,9 @@ def stats(
 
     sc = _scheme(scheme)
     records = []
-    for f in files:
-        records.extend(read_any(f, format))
+    with user_errors(1):
+        for f in files:
+            records.extend(read_any(f, format))
     df = label_counts(records, sc)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         typer.echo(df.to_string())
@@ -76,31 +123,42 @@ def stats(
 
 @app.command()
 def convert(
-    src: Path = typer.Argument(..., help="Input file."),
-    dst: Path = typer.Argument(..., help="Output file (written atomically)."),
+    src: Path = typer.Argument(..., help="Input file (the JSONL or CSV that lawgov tag writes is read as pre-annotations)."),
+    dst: Path = typer.Argument(..., help="Output file (written atomically; never the input)."),
     from_: Optional[str] = typer.Option(None, "--from", help=_FMT_HELP),
     to: Optional[str] = typer.Option(None, "--to", help=_FMT_HELP),
     scheme: Optional[str] = typer.Option(None, help="Label scheme for validation."),
     check: bool = typer.Option(True, help="Validate labels of the converted records (unlabelled rows are allowed)."),
+    progress: bool = progress_option("The record count on stderr (--no-progress / --quiet / -q: problems only)."),
 ) -> None:
-    """Convert between the project format, Label Studio, doccano and CSV, keeping label names."""
-    from ..data import FORMATS, read_any, validate_records, write_any
+    """Convert between the project format, Label Studio, doccano and CSV, keeping label names.
 
+    ``lawgov tag`` output converts to Label Studio tasks whose predictions carry the model's
+    labels and scores (pre-annotations to correct), or to doccano. CSV cells that a spreadsheet
+    would run as formulas get a leading ' (OWASP), removed again when the CSV is read back.
+    """
+    from ..data import FORMATS, read_any, validate_records, write_any
+    from ..output import resolve_output
+
+    console = Console(quiet=not progress)
     for f in (from_, to):
         if f and f not in FORMATS:
-            typer.echo(f"error: unknown format {f!r}; choose from {', '.join(FORMATS)}", err=True)
+            console.error(f"unknown format {f!r}; choose from {', '.join(FORMATS)}")
             raise typer.Exit(2)
-    records = read_any(src, from_)
+    with user_errors():
+        out = resolve_output(dst, inputs=[src])  # not the input, and writable, before reading
+    with user_errors(1):
+        records = read_any(src, from_)
     if check:
         sc = _scheme(scheme)
         labelled = [r for r in records if r.get("dimension") or r.get("role")]
-        problems = validate_records(labelled, sc)
-        for p in problems:
-            typer.echo(f"{src}:{p.line}: {p.field}: {p.message}", err=True)
+        problems = validate_records(labelled, sc, conflicts=False)  # labels a tool accepts; conflicts: data validate
+        _print_problems(src, problems, err=True)
         if problems:
             raise typer.Exit(1)
-    write_any(records, dst, to)
-    typer.echo(f"{dst}: {len(records)} records", err=True)
+    with user_errors():
+        write_any(records, out, to)
+    console.info(f"{dst}: {len(records)} records")
 
 
 @app.command("labelstudio-config")

@@ -5,7 +5,8 @@ from typing import List, Optional
 
 import typer
 
-from .common import EXIT_FAILED_INPUT, EXIT_USAGE, Console, collect, load_model, user_errors
+from .common import (EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, Console, collect, load_model, progress_option,
+                     user_errors)
 
 
 def report(
@@ -17,8 +18,7 @@ def report(
     title: Optional[str] = typer.Option(None, help="Page title of the HTML report."),
     batch_size: int = typer.Option(32, min=1, help="Sentences per forward pass."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: the free cores this process may use, at most 8)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", "--quiet/", "-q/",
-                                  help="Progress bars and counts on stderr (--no-progress / -q: errors and warnings only)."),
+    progress: bool = progress_option(),
 ) -> None:
     """Tag the reports and write what they cover and which problems they admit.
 
@@ -29,13 +29,16 @@ def report(
     XLSX: sheets sentences, summary, comparison, dimensions, problems, least_covered.
 
     Problems are counted over body sentences only (headings are never problems), the same way
-    here, on the page and in the workbook. Unreadable files are reported (name, reason),
-    skipped and listed in the report; the exit status is 1 when any input failed.
+    here, on the page and in the workbook. Unreadable files, and files that fail in any other
+    way, are reported (name, reason), skipped and listed in the report; the exit status is 1 when
+    any input failed, 130 on Ctrl-C (then no report is written). The output is checked (and
+    locked) before the model is loaded and is never one of the inputs; the workbook stores
+    every text as text, so a sentence such as ``=HYPERLINK(...)`` is never a live formula.
     """
     from pathlib import Path
 
-    from ..engines.local import read_documents, tag_to_writer
-    from ..output import resolve_output
+    from ..engines.local import describe_exception, read_documents, tag_to_writer
+    from ..output import output_lock, resolve_output
     from ..report import REPORT_SUFFIXES, write_report
     from .common import bar
 
@@ -58,19 +61,31 @@ def report(
         console.input_error(path, reason)
 
     tagged: list = []
-    sbar = bar(None, "tagging", "sent", console.quiet)
-    try:
-        tag_to_writer(load, read_documents(files, on_error), tagged.append, on_error, progress=sbar.update)
-    finally:
-        sbar.close()
-    if not tagged:
-        console.error("no readable report among the inputs; nothing written")
-        raise typer.Exit(EXIT_FAILED_INPUT if skipped else EXIT_USAGE)
-    tagger = tagger_box[0]
-    kwargs = {"scheme": tagger.scheme, "skipped": skipped}
-    if Path(output).suffix.lower() != ".xlsx":
-        kwargs.update(title=title, model=tagger.path)
-    with user_errors():
+
+    def keep(d) -> None:  # a document the report cannot summarise is reported and left out, like a bad file
+        try:
+            d.summary(tagger_box[0].scheme)
+        except Exception as e:  # noqa: BLE001 - one bad document must not stop the report
+            on_error(str(d.path or d.doc_id), describe_exception(e))
+            return
+        tagged.append(d)
+
+    with user_errors(), output_lock(out):
+        sbar = bar(None, "tagging", "sent", console.quiet)
+        try:
+            tag_to_writer(load, read_documents(files, on_error), keep, on_error, progress=sbar.update)
+        except KeyboardInterrupt:
+            console.error(f"interrupted: no report written to {out}")
+            raise typer.Exit(EXIT_INTERRUPTED)
+        finally:
+            sbar.close()
+        if not tagged:
+            console.error("no readable report among the inputs; nothing written")
+            raise typer.Exit(EXIT_FAILED_INPUT if skipped else EXIT_USAGE)
+        tagger = tagger_box[0]
+        kwargs = {"scheme": tagger.scheme, "skipped": skipped}
+        if Path(output).suffix.lower() != ".xlsx":
+            kwargs.update(title=title, model=tagger.path)
         write_report(tagged, out, **kwargs)
     n_prob = sum(len(d.problems) for d in tagged)
     console.info(f"{out}: {len(tagged)} document(s), {sum(len(d.sentences) for d in tagged)} sentences, "

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import EXIT_FAILED_INPUT, EXIT_INTERRUPTED, Console, collect, user_errors
+from .common import EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, Console, collect, progress_option, user_errors
 
 
 class SplitFormat(str, Enum):
@@ -25,16 +25,17 @@ def split(
     encoding: Optional[str] = typer.Option(None, help="Force a text encoding instead of detecting it."),
     max_mb: Optional[float] = typer.Option(None, help="Refuse files larger than this many MB (default 20)."),
     simplified: bool = typer.Option(False, "--simplified", help="Add a simplified-script copy of each sentence."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", "--quiet/", "-q/",
-                                  help="Per-file lines on stderr (--no-progress / -q: errors and warnings only)."),
+    progress: bool = progress_option("Per-file lines on stderr (--no-progress / --quiet / -q: errors and warnings only)."),
 ) -> None:
     """Split reports into sentences with offsets, heading levels and section paths.
 
-    Files that cannot be read are reported on stderr (name and reason) and skipped; each
-    finished file's sentences are written before the next is read; the exit status is 1
-    when any file failed.
+    Files that cannot be read, or that fail in any other way, are reported on stderr (name and
+    reason) and skipped; each finished file's sentences are written before the next is read; the
+    exit status is 1 when any file failed. The output is never one of the inputs; ``-o`` may be a
+    FIFO or a device (written through) or a symlink (its target is replaced).
     """
-    from ..engines.local import read_documents
+    from ..engines.local import describe_exception, read_documents
+    from ..errors import LawgovError
     from ..output import RowWriter, output_lock, resolve_output
     from ..text.chars import to_simplified
 
@@ -50,39 +51,59 @@ def split(
         console.input_error(path, reason)
 
     kwargs = {"encoding": encoding, "max_bytes": int(max_mb * 1e6) if max_mb else None}
+
+    def rows_of(doc) -> list:
+        rows = []
+        for s in doc.sentences:
+            if format is SplitFormat.text:
+                mark = f"H{s.heading_level}" if s.is_heading else "  "
+                sec = " / ".join(x[:12] for x in s.section)
+                rows.append(f"{mark} [{s.start}:{s.end}] {sec + ' | ' if sec else ''}{s.text}")
+                continue
+            rec = {"doc": str(doc.path), **s.to_dict()}
+            if simplified:
+                rec["simplified"] = to_simplified(s.text)
+            if format is SplitFormat.csv:
+                rec["section"] = " / ".join(rec["section"])
+                rec = {k: rec.get(k) for k in SPLIT_FIELDS + (["simplified"] if simplified else [])}
+            rows.append(rec)
+        return rows
+
     interrupted = False
     with user_errors(), output_lock(out):
         writer = RowWriter(out, "text" if format is SplitFormat.text else format.value)
+        ok = False
         try:
             for doc in read_documents(files, on_error, **kwargs):
-                info = (f"{doc.path}: {doc.format}, encoding {doc.encoding or '-'}, script {doc.script}, "
-                        f"{len(doc.sentences)} sentences, {len(doc.headings)} headings, {len(doc.chrome)} chrome lines")
-                if doc.suspicious:
-                    first = ", ".join(f"{s.start}-{s.end} {s.kind}" for s in doc.suspicious[:5])
-                    info += f", {len(doc.suspicious)} garbled spans ({first}{' …' if len(doc.suspicious) > 5 else ''})"
+                try:
+                    info = (f"{doc.path}: {doc.format}, encoding {doc.encoding or '-'}, script {doc.script}, "
+                            f"{len(doc.sentences)} sentences, {len(doc.headings)} headings, "
+                            f"{len(doc.chrome)} chrome lines")
+                    if doc.suspicious:
+                        first = ", ".join(f"{s.start}-{s.end} {s.kind}" for s in doc.suspicious[:5])
+                        info += f", {len(doc.suspicious)} garbled spans ({first}{' …' if len(doc.suspicious) > 5 else ''})"
+                    rows = rows_of(doc)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
+                    on_error(str(doc.path), describe_exception(e))
+                    continue
                 console.info(info)
                 for w in doc.warnings:
                     if "chrome" not in w and "garbled" not in w:  # those two are in the line above
                         console.warn(f"{doc.path}: {w}")
-                rows = []
-                for s in doc.sentences:
-                    if format is SplitFormat.text:
-                        mark = f"H{s.heading_level}" if s.is_heading else "  "
-                        sec = " / ".join(x[:12] for x in s.section)
-                        rows.append(f"{mark} [{s.start}:{s.end}] {sec + ' | ' if sec else ''}{s.text}")
-                        continue
-                    rec = {"doc": str(doc.path), **s.to_dict()}
-                    if simplified:
-                        rec["simplified"] = to_simplified(s.text)
-                    if format is SplitFormat.csv:
-                        rec["section"] = " / ".join(rec["section"])
-                        rec = {k: rec.get(k) for k in SPLIT_FIELDS + (["simplified"] if simplified else [])}
-                    rows.append(rec)
                 writer.write_document(rows)
+            ok = True
         except KeyboardInterrupt:
             interrupted = True
+            ok = True
+        except OSError as e:
+            if isinstance(e, LawgovError):
+                raise
+            console.error(f"cannot write {out} ({e.strerror or e}); the files finished before are written")
+            raise typer.Exit(EXIT_USAGE)
         finally:
-            writer.close()
+            writer.close(create=ok)
     if interrupted:
         console.error("interrupted: the files finished so far are written")
         raise typer.Exit(EXIT_INTERRUPTED)

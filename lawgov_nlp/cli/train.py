@@ -7,14 +7,14 @@ from typing import Optional
 
 import typer
 
-from .common import EXIT_FAILED_INPUT, Console, load_model, user_errors
+from .common import EXIT_FAILED_INPUT, Console, load_model, progress_option, user_errors
 
 
 def train(
     config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/train/default.yaml or tfidf.yaml."),
     output_dir: Optional[Path] = typer.Option(None, help="Override output_dir of the config."),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore an existing checkpoint and start over."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", "--quiet/", "-q/"),
+    progress: bool = progress_option("Training log and progress bars (--no-progress / --quiet / -q: errors only)."),
 ) -> None:
     """Train the model kind a config describes (resumes from its last checkpoint if interrupted)."""
     from ..train import load_config, run

@@ -3,14 +3,16 @@ and conversions (:mod:`.formats`)."""
 from __future__ import annotations
 
 from ..errors import CorpusError
-from .corpus import (FIELD_ORDER, OPTIONAL, REQUIRED, Problem, label_counts, load_dataset, load_records, load_splits,
-                     read_jsonl, to_dataset, validate_file, validate_records, write_jsonl)
-from .formats import (FORMATS, from_csv, from_doccano, from_label_studio, guess_format, label_studio_config, read_any,
-                      to_csv, to_doccano, to_label_studio, write_any)
+from .corpus import (FIELD_ORDER, OPTIONAL, REQUIRED, Problem, check_splits, label_counts, load_dataset, load_records,
+                     load_splits, read_jsonl, to_dataset, validate_file, validate_records, write_jsonl)
+from .formats import (FORMATS, from_csv, from_doccano, from_label_studio, from_tag_rows, guess_format, is_tag_rows,
+                      label_studio_config, read_any, read_label_studio, to_csv, to_doccano, to_label_studio,
+                      validate_any, write_any)
 
 __all__ = [
-    "CorpusError", "FIELD_ORDER", "OPTIONAL", "REQUIRED", "Problem", "label_counts", "load_dataset", "load_records", "load_splits",
-    "read_jsonl", "to_dataset", "validate_file", "validate_records", "write_jsonl",
-    "FORMATS", "from_csv", "from_doccano", "from_label_studio", "guess_format", "label_studio_config", "read_any",
-    "to_csv", "to_doccano", "to_label_studio", "write_any",
+    "CorpusError", "FIELD_ORDER", "OPTIONAL", "REQUIRED", "Problem", "check_splits", "label_counts", "load_dataset",
+    "load_records", "load_splits", "read_jsonl", "to_dataset", "validate_file", "validate_records", "write_jsonl",
+    "FORMATS", "from_csv", "from_doccano", "from_label_studio", "from_tag_rows", "guess_format", "is_tag_rows",
+    "label_studio_config", "read_any", "read_label_studio", "to_csv", "to_doccano", "to_label_studio", "validate_any",
+    "write_any",
 ]

@@ -1,4 +1,7 @@
-"""The XLSX coverage report: sheets sentences, summary, comparison, dimensions, problems, least_covered."""
+"""The XLSX coverage report: sheets sentences, summary, comparison, dimensions, problems, least_covered.
+
+Every text cell is stored as text (a sentence starting with ``=`` is never a live formula) and
+characters XLSX cannot hold become U+FFFD (see :mod:`lawgov_nlp.output`)."""
 from __future__ import annotations
 
 import io
@@ -20,10 +23,12 @@ def _sheet(wb, name: str, header: list[str], rows: list[list], widths: dict[str,
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    from ..output import xlsx_text
+
     ws = wb.create_sheet(name)
     ws.append(header)
     for r in rows:
-        ws.append(r)
+        ws.append([xlsx_text(v) for v in r])  # text a report holds (sentences, file names) is cell-safe
     fill = PatternFill("solid", fgColor="1F4E79")
     for c in ws[1]:
         c.font = Font(bold=True, color="FFFFFF")
@@ -56,6 +61,8 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
     from openpyxl.formatting.rule import ColorScaleRule
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
+
+    from ..output import text_cells_as_text, xlsx_text
 
     docs = list(docs)
     lab = _labels(docs, scheme, plan_role)
@@ -117,7 +124,7 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
             ws.cell(2, col + j, lab.names.get(d, d))
         col += len(dims)
     for r, key in zip(reps, ids):
-        vals = [key] + [r.counts[d] for d in dims] + [r.shares[d] for d in dims] + [len(r.problems[d]) for d in dims]
+        vals = [xlsx_text(key)] + [r.counts[d] for d in dims] + [r.shares[d] for d in dims] + [len(r.problems[d]) for d in dims]
         ws.append(vals)
     n_rows = 2 + len(reps)
     for c in ws[1]:
@@ -169,6 +176,7 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
     _sheet(wb, "least_covered", head, rows, pct_cols=["mean_share", "min_share"])
     if skipped:
         _sheet(wb, "skipped", ["path", "reason"], [[p, why] for p, why in skipped])
+    text_cells_as_text(wb)  # a sentence "=HYPERLINK(...)" is text, never a live formula
     return wb
 
 

@@ -173,7 +173,6 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     import numpy as np
     import torch
 
-    from ..data import corpus
     from ..data.corpus import load_records
     from ..metrics import tagging_metrics, tune_thresholds
     from ..models.context import ContextTagger, pad_batch, predict_with_vectors
@@ -183,9 +182,9 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     from ..models.registry import load
     from ..scheme import load_scheme
     from .config import load_config
+    from .loop import _check_splits as check_splits
     from .loop import _class_weights, _seed_all
 
-    check_splits = getattr(corpus, "check_splits", None)
     cfg = config if isinstance(config, ContextConfig) else load_config(config)
     if not isinstance(cfg, ContextConfig):
         raise LawgovError(f"{config}: not a context-model config (kind: {cfg.kind})")
@@ -198,8 +197,7 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     records = {"train": load_records(cfg.train, scheme), "dev": load_records(cfg.dev, scheme)}
     for name, path in (cfg.eval or {}).items():
         records[name] = load_records(path, scheme)
-    if check_splits is not None:
-        check_splits(records)
+    check_splits(cfg, records["train"], records["dev"], scheme, log)
     out = Path(cfg.output_dir)
     ckdir = out.parent / f".{out.name}.checkpoint"
 

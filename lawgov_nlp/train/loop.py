@@ -47,6 +47,35 @@ def _class_weights(values: list[int], n: int, how, codes: list[str]):
     return w / w.mean()
 
 
+def _check_splits(cfg: TrainConfig, train_recs: list[dict], dev_recs: list[dict], scheme, log: Callable[[str], None]) -> None:
+    """Refuse to train when a document of dev or an evaluation file is also in train (a leak), or
+    the same sentence carries other labels there; before anything is built. A dev or evaluation
+    file that *is* the training file (a smoke test) is the config's choice: said, not refused."""
+    from ..data.corpus import check_splits, load_records
+    from ..errors import CorpusError
+
+    splits = {str(cfg.train): train_recs}
+    for name, path, recs in [("dev", cfg.dev, dev_recs), *((n, p, None) for n, p in (cfg.eval or {}).items())]:
+        if path is None:
+            continue
+        if _same_path(path, cfg.train):
+            log(f"note: {name} ({path}) is the training file itself; its scores measure fit, not generalisation")
+            continue
+        if any(str(path) == k or _same_path(path, k) for k in splits):
+            continue
+        splits[str(path)] = recs if recs is not None else load_records(path, scheme)
+    problems = check_splits(splits)
+    if problems:
+        raise CorpusError(", ".join(splits), problems, "the training, dev and evaluation files")
+
+
+def _same_path(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, TypeError):
+        return False
+
+
 def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, group: int = 50) -> list[list[int]]:
     """Shuffled batches of similar-length examples (less padding); deterministic for a seed.
 
@@ -91,6 +120,7 @@ def train(config: TrainConfig | str | os.PathLike, *, resume: bool = True, log: 
     scheme = load_scheme(cfg.scheme)
     train_recs = load_records(cfg.train, scheme)
     dev_recs = load_records(cfg.dev, scheme)
+    _check_splits(cfg, train_recs, dev_recs, scheme, log)  # before anything is built
     if cfg.max_train_examples:
         train_recs = train_recs[: cfg.max_train_examples]
     log(f"data: {len(train_recs)} train sentences ({len({r['doc_id'] for r in train_recs})} documents), "

@@ -33,6 +33,10 @@ def train_from_config(config: TfidfConfig | str | os.PathLike, log: Callable[[st
 
     cfg = config if isinstance(config, TfidfConfig) else load_config(config)
     scheme = load_scheme(cfg.scheme)
+    if cfg.dev:
+        from .loop import _check_splits
+
+        _check_splits(cfg, load_records(cfg.train, scheme), load_records(cfg.dev, scheme), scheme, log)
     tagger = train_tfidf(cfg.train, cfg.dev, None, scheme, **cfg.params)
     evals = {"dev": cfg.dev} if cfg.dev else {}
     evals.update(cfg.eval or {})
