@@ -199,7 +199,6 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
         records[name] = load_records(path, scheme)
     check_splits(cfg, records["train"], records["dev"], scheme, log)
     out = Path(cfg.output_dir)
-    ckdir = out.parent / f".{out.name}.checkpoint"
 
     # stage 1: the sentence encoder
     stage1_seconds = 0.0
@@ -232,7 +231,8 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     docs, dims, roles = {}, {}, {}
     for name, recs in records.items():
         docs[name], dims[name], roles[name], _ = _docs_and_labels(recs, scheme)
-    vectors = _vectors(_VectorSource(encoder), docs, ckdir, log)
+    # cached beside the encoder: every context layer trained on this encoder reuses them
+    vectors = _vectors(_VectorSource(encoder), docs, enc_dir.parent / f".{enc_dir.name}.vectors", log)
     feats = {name: [structure_features(d) for d in ds] for name, ds in docs.items()}
     stacked, tfidf_full = (None, None)
     if cfg.context.stack_tfidf:

@@ -110,7 +110,9 @@ def train(config: TrainConfig | str | os.PathLike, *, resume: bool = True, log: 
     from ..scheme import load_scheme
 
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_yaml(config)
-    threads = cfg.threads or min(os.cpu_count() or 1, 8)
+    from ..models.encoder import default_threads
+
+    threads = cfg.threads or default_threads()  # free cores: two threads on a busy 2-core machine are slower than one
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     out = Path(cfg.output_dir)
