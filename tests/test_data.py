@@ -219,8 +219,8 @@ def test_train_refuses_an_empty_file_and_leaked_documents_before_building_a_mode
                               "--no-progress"])
     assert res.exit_code == 1, res.output
     assert f"document 'd2' is in {leak} (line 1) and in {good}" in res.stderr
-    # the same heading in the same section, labelled otherwise in test than in train
-    assert f"is other/other in {good} (line 1) and other/plan in {test} (line 1)" in res.stderr
+    # the same heading in another document may rightly carry another label (context decides, rule 9)
+    assert "conflicting labels" not in res.stderr
     assert "no-such-base" not in res.stderr
     from lawgov_nlp.train import TrainConfig, train
     cfg = TrainConfig.from_dict(dict(base=str(tmp_path / "no-such-base"), train=str(good), dev=str(leak),

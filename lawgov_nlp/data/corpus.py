@@ -184,13 +184,19 @@ def validate_records(records: Sequence[dict], scheme: LabelScheme | None = None,
 
 
 def _text_key(r: dict) -> tuple | None:
-    """What makes two annotated sentences the same one: their text and section path."""
+    """What makes two annotated sentences the same one: their document, text and section path.
+
+    The same words in two documents may rightly carry different labels (rule 9 of the
+    guidelines: context decides; an imperative heading is a plan in a work plan and an
+    achievement in an annual report), so only a conflict inside one document is a problem.
+    """
     text, section = r.get("text"), r.get("section")
     if not isinstance(text, str) or not text.strip() or not r.get("dimension") or not r.get("role"):
         return None
+    doc = str(r.get("doc_id") or "")
     if isinstance(section, list) and all(isinstance(x, str) for x in section):
-        return text.strip(), tuple(section)
-    return text.strip(), ()
+        return doc, text.strip(), tuple(section)
+    return doc, text.strip(), ()
 
 
 def validate_file(path: str | os.PathLike, scheme: LabelScheme | None = None) -> tuple[list[dict], list[Problem]]:

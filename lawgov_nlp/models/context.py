@@ -81,7 +81,7 @@ class ContextTagger(Tagger):
         from .encoder import run_encoder, weighted_mean
 
         if not texts:
-            return np.zeros((0, self.context_net.norm.normalized_shape[0]), dtype=np.float32)
+            return np.zeros((0, self.context_net.d_in), dtype=np.float32)
         keys = [to_simplified(t) for t in texts]
         unique: dict[str, int] = {}
         for k in keys:
@@ -132,7 +132,7 @@ class ContextTagger(Tagger):
         from safetensors.torch import load_file
 
         from .base import load_base_tokenizer
-        from .context_net import ContextNetwork
+        from .context_net import ContextEnsemble
         from .network import build_network
 
         cfg = manifest.config or {}
@@ -147,13 +147,13 @@ class ContextTagger(Tagger):
         except (SafetensorError, OSError, ValueError) as e:
             raise ModelError(f"{wpath}: cannot read the weights (truncated or not a safetensors file: {e})") from e
         n_dim, n_role = len(scheme.dimension_codes), len(scheme.role_codes)
-        for name, n in (("context.dim_own.weight", n_dim), ("context.role_head.3.weight", n_role)):
+        for name, n in (("context.members.0.dim_own.weight", n_dim), ("context.members.0.role_head.3.weight", n_role)):
             if name in state and state[name].shape[0] != n:
                 raise ModelError(f"{wpath}: the {'dimension' if 'dim' in name else 'role'} head predicts "
                                  f"{state[name].shape[0]} classes but {d / manifest.scheme} lists {n}")
         with torch.random.fork_rng(devices=[]):  # building the network must not move the caller's RNG
             enc_net = build_network(enc_settings, n_dim, n_role, base=base)
-            ctx_net = ContextNetwork(enc_net.hidden_size, N_FEATURES, n_dim, n_role, ctx_settings)
+            ctx_net = ContextEnsemble.build(enc_net.hidden_size, N_FEATURES, n_dim, n_role, ctx_settings)
         enc_state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
         ctx_state = {k[len("context."):]: v for k, v in state.items() if k.startswith("context.")}
         missing, unexpected = enc_net.load_state_dict(enc_state, strict=False)

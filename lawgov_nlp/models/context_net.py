@@ -24,6 +24,7 @@ class ContextNetwork(nn.Module):
         self.settings = settings
         s = settings
         self.n_dimensions, self.n_roles = n_dimensions, n_roles
+        self.d_in = d_in
         self.norm = nn.LayerNorm(d_in)
         self.input_dropout = nn.Dropout(s.input_dropout)
         self.dropout = nn.Dropout(s.dropout)
@@ -96,3 +97,30 @@ class ContextNetwork(nn.Module):
             dim = self.dim_own(torch.cat([own, *extra], -1))
             role = self.role_head(torch.cat([own, *extra], -1))
         return dim, role
+
+
+class ContextEnsemble(nn.Module):
+    """Context layers trained with different seeds; the output is the log of their mean probabilities,
+    so a softmax of it gives the averaged probabilities exactly."""
+
+    def __init__(self, members: list[ContextNetwork]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.d_in = members[0].d_in
+
+    @classmethod
+    def build(cls, d_in: int, n_features: int, n_dimensions: int, n_roles: int, settings: ContextSettings,
+              seed: int = 0) -> "ContextEnsemble":
+        return cls([ContextNetwork(d_in, n_features, n_dimensions, n_roles, settings, seed=seed + i)
+                    for i in range(settings.ensemble)])
+
+    def forward(self, vectors, features, mask, stacked=None):
+        if len(self.members) == 1:
+            return self.members[0](vectors, features, mask, stacked)
+        dims, roles = [], []
+        for m in self.members:
+            dl, rl = m(vectors, features, mask, stacked)
+            dims.append(torch.log_softmax(dl.float(), -1))
+            roles.append(torch.log_softmax(rl.float(), -1))
+        k = torch.log(torch.tensor(float(len(self.members))))
+        return (torch.logsumexp(torch.stack(dims), 0) - k, torch.logsumexp(torch.stack(roles), 0) - k)

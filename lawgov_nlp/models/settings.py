@@ -127,6 +127,8 @@ class ContextSettings:
     alone). ``dimension_gate_bias`` starts the dimension head's context gate nearly closed
     (sigmoid(-2) ≈ 0.12), so that a sentence's own content leads its dimension.
     ``stack_tfidf``: the TF-IDF baseline's probabilities are features of the heads.
+    ``ensemble``: that many context layers (seeds ``seed``, ``seed + 1`` …) whose probabilities
+    are averaged; the encoder is shared, so the cost is the small layers only.
     """
 
     layer: str = "gru"
@@ -139,12 +141,13 @@ class ContextSettings:
     window: int = 64
     overlap: int = 16
     stack_tfidf: bool = False
+    ensemble: int = 1                 # context layers trained with different seeds; their probabilities are averaged
     n_features: int = 0
 
     def __post_init__(self) -> None:
         if self.layer not in CONTEXT_LAYERS:
             raise ConfigError(f"context.layer must be one of {', '.join(CONTEXT_LAYERS)}, got {self.layer!r}")
-        for k in ("hidden", "layers", "heads", "window"):
+        for k in ("hidden", "layers", "heads", "window", "ensemble"):
             _positive_int(f"context.{k}", getattr(self, k))
         if not isinstance(self.overlap, int) or not 0 <= self.overlap < self.window:
             raise ConfigError(f"context.overlap must be a whole number below window ({self.window}), got {self.overlap!r}")

@@ -1,6 +1,6 @@
 """Training configs: one YAML loader, one dataclass per model kind, validated on construction.
 
-    cfg = load_config("configs/train/default.yaml")     # kind: encoder (default) | tfidf
+    cfg = load_config("configs/train/default.yaml")     # kind: context | encoder (the default kind) | tfidf
     TrainConfig(pooling="max")                            # raises ConfigError at once
 
 Every config names its ``kind``; :func:`load_config` reads the YAML once and gives the matching
@@ -92,7 +92,7 @@ class _Common:
 
 @dataclass
 class TrainConfig(_Common):
-    """Fine-tuning an ``encoder`` model (see ``configs/train/default.yaml`` for every key)."""
+    """Fine-tuning an ``encoder`` model (see ``configs/train/encoder.yaml`` for every key)."""
 
     kind: str = "encoder"
     base: str = "bundled"
@@ -221,6 +221,8 @@ class ContextConfig(_Common):
     vector_noise: float = 0.1                         # Gaussian noise on training vectors, × their std
     tfidf: dict = field(default_factory=lambda: {"section_weight": 0.0})  # TF-IDF options when context.stack_tfidf
     tfidf_folds: int = 5                              # out-of-fold TF-IDF probabilities on the training documents
+    loro_train: dict = field(default_factory=dict)    # name -> file: documents that join stage-2 training and are
+    #                                                   evaluated leave-one-document-out (the real samples)
     seed: int = 42
     threads: int | None = None
 
@@ -263,6 +265,13 @@ class ContextConfig(_Common):
             raise ConfigError(f"tfidf must be a mapping of TF-IDF options ({', '.join(TFIDF_PARAMS)})")
         if self.threads is not None:
             _positive("threads", self.threads)
+        if not isinstance(self.loro_train, dict) or not all(isinstance(k, str) for k in self.loro_train):
+            raise ConfigError("loro_train must be a mapping of name to file")
+        for k, v in self.loro_train.items():
+            _path(f"loro_train.{k}", v)
+            if k in self.eval or k in ("train", "dev"):
+                raise ConfigError(f"loro_train.{k}: a file evaluated leave-one-document-out cannot also be a split "
+                                  f"of the same name in eval, train or dev")
 
     def stage1_config(self) -> TrainConfig:
         """The encoder's training config: the ``encoder`` keys over this config's data and seed."""

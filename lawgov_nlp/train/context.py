@@ -176,7 +176,7 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     from ..data.corpus import load_records
     from ..metrics import tagging_metrics, tune_thresholds
     from ..models.context import ContextTagger, pad_batch, predict_with_vectors
-    from ..models.context_net import ContextNetwork
+    from ..models.context_net import ContextEnsemble, ContextNetwork
     from ..models.contract import Thresholds
     from ..models.features import N_FEATURES, structure_features
     from ..models.registry import load
@@ -228,19 +228,20 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
 
     # stage 2: vectors, features, context layer
     _seed_all(cfg.seed)
+    loro = {name: load_records(path, scheme) for name, path in (cfg.loro_train or {}).items()}
+    all_records = {**records, **loro}
     docs, dims, roles = {}, {}, {}
-    for name, recs in records.items():
+    for name, recs in all_records.items():
         docs[name], dims[name], roles[name], _ = _docs_and_labels(recs, scheme)
     # cached beside the encoder: every context layer trained on this encoder reuses them
     vectors = _vectors(_VectorSource(encoder), docs, enc_dir.parent / f".{enc_dir.name}.vectors", log)
     feats = {name: [structure_features(d) for d in ds] for name, ds in docs.items()}
     stacked, tfidf_full = (None, None)
     if cfg.context.stack_tfidf:
-        stacked, tfidf_full = _oof_tfidf(records["train"], docs, records, scheme, dict(cfg.tfidf), cfg.tfidf_folds,
+        stacked, tfidf_full = _oof_tfidf(records["train"], docs, all_records, scheme, dict(cfg.tfidf), cfg.tfidf_folds,
                                          cfg.seed, log)
     d_in = vectors["train"][0].shape[1]
     std = float(np.concatenate(vectors["train"]).std())
-    net = ContextNetwork(d_in, N_FEATURES, len(scheme.dimensions), len(scheme.roles), cfg.context, seed=cfg.seed)
     flat_d = [x for d in dims["train"] for x in d]
     flat_r = [x for d in roles["train"] for x in d]
     dw = _class_weights(flat_d, len(scheme.dimensions), cfg.class_weighting, scheme.dimension_codes)
@@ -248,103 +249,149 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
                         scheme.role_codes)
     dim_loss = torch.nn.CrossEntropyLoss(weight=dw, reduction="none")
     role_loss = torch.nn.CrossEntropyLoss(weight=rw, reduction="none")
-    optim = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     heading_pool = [x for d, vv in zip(docs["train"], vectors["train"]) for s, x in zip(d, vv) if s.is_heading]
     pp = {scheme.role_codes.index(r) for r in (scheme.problem_role, "plan") if r in scheme.role_codes}
-    rng = random.Random(cfg.seed)
 
-    def evaluate(name: str):
+    def example(name: str, k: int):
+        return (docs[name][k], vectors[name][k], dims[name][k], roles[name][k], stacked[name][k] if stacked else None)
+
+    def predict(net, name: str, keep: list[int] | None = None):
+        """(dimension, role) probabilities of a split's records in record order (``keep``: these documents only)."""
         net.eval()
-        preds = predict_with_vectors(net, vectors[name], feats[name], stacked[name] if stacked else None)
-        net.train()
-        dp = np.concatenate([p[0] for p in preds])
-        rp = np.concatenate([p[1] for p in preds])
-        # back to record order
-        _, _, _, where = _docs_and_labels(records[name], scheme)
-        starts = np.cumsum([0] + [len(d) for d in docs[name]])
-        order = [starts[k] + j for k, j in where]
-        return dp[order], rp[order]
+        ks = list(range(len(docs[name]))) if keep is None else keep
+        preds = predict_with_vectors(net, [vectors[name][k] for k in ks], [feats[name][k] for k in ks],
+                                     [stacked[name][k] for k in ks] if stacked else None)
+        by_doc = dict(zip(ks, preds))
+        _, _, _, where = _docs_and_labels(all_records[name], scheme)
+        rows = [(k, j) for k, j in where if k in by_doc]
+        return (np.stack([by_doc[k][0][j] for k, j in rows]), np.stack([by_doc[k][1][j] for k, j in rows]),
+                [i for i, (k, _) in enumerate(where) if k in by_doc])
 
-    tmp_tagger = _Decider(scheme)
-    history: list[dict] = []
-    best, best_epoch, best_state = -1.0, -1, None
-    for epoch in range(cfg.epochs):
-        if best_epoch >= 0 and epoch - best_epoch > cfg.early_stopping_patience:
-            break
-        t0 = time.time()
-        net.train()
-        order = list(range(len(docs["train"])))
-        rng.shuffle(order)
-        total = 0.0
-        for a in range(0, len(order), cfg.batch_docs):
-            views = [augment_document(docs["train"][k], vectors["train"][k], dims["train"][k], roles["train"][k],
-                                      stacked["train"][k] if stacked else None, cfg.augment, rng, heading_pool, pp)
-                     for k in order[a:a + cfg.batch_docs]]
-            v, f, m, st = pad_batch([x[1] for x in views], [structure_features(x[0]) for x in views],
-                                    [x[5] for x in views] if stacked else None)
-            if cfg.vector_noise:
-                v = v + torch.randn(v.shape) * (cfg.vector_noise * std)
-            T = v.shape[1]
-            yd = torch.zeros(len(views), T, dtype=torch.long)
-            yr = torch.zeros(len(views), T, dtype=torch.long)
-            lm = torch.zeros(len(views), T, dtype=torch.bool)
-            for i, x in enumerate(views):
-                n = len(x[0])
-                yd[i, :n] = torch.from_numpy(x[2])
-                yr[i, :n] = torch.from_numpy(x[3])
-                lm[i, :n] = torch.from_numpy(x[4])
-            dl, rl = net(v, f, m, st)
-            w = lm.float()
-            loss = ((dim_loss(dl.reshape(-1, dl.shape[-1]), yd.reshape(-1)) * w.reshape(-1)).sum()
-                    + cfg.role_loss_weight * (role_loss(rl.reshape(-1, rl.shape[-1]), yr.reshape(-1)) * w.reshape(-1)).sum()
-                    ) / w.sum().clamp(min=1.0)
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            optim.step()
-            total += float(loss.detach())
-        dp, rp = evaluate("dev")
-        m = tagging_metrics(records["dev"], tmp_tagger.decide(dp, rp), scheme)
-        score = m[cfg.select_metric]
-        history.append({"epoch": epoch + 1, "train_loss": total / max(1, len(order) / cfg.batch_docs),
-                        "dev_dimension_macro_f1": m["dimension_macro_f1"], "dev_role_macro_f1": m["role_macro_f1"],
-                        "dev_problem_f1": m["problem_f1"], "seconds": time.time() - t0})
-        if progress:
-            h = history[-1]
-            log(f"epoch {epoch + 1}: loss {h['train_loss']:.4f}, dev dimension macro-F1 {h['dev_dimension_macro_f1']:.4f}, "
-                f"role macro-F1 {h['dev_role_macro_f1']:.4f}, problem F1 {h['dev_problem_f1']:.4f} ({h['seconds']:.1f} s)")
-        if score > best + 1e-6:
-            best, best_epoch = score, epoch
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    if best_state is None:
-        raise LawgovError(f"{out}: training ran no epoch")
-    net.load_state_dict(best_state)
-    net.eval()
-    dp, rp = evaluate("dev")
-    th = tune_thresholds(dp, rp, records["dev"], scheme, Thresholds())
-    thresholds = Thresholds(th["problem_threshold"], th["secondary_threshold"])
-    tmp_tagger.thresholds = thresholds
-    results: dict[str, Any] = {"config": cfg.to_dict(), "history": history, "best_epoch": best_epoch + 1,
-                               "thresholds": th, "threads": threads,
-                               "stage1": {"dir": str(enc_dir), "seconds": round(stage1_seconds, 1),
-                                          "dev": {k: enc_metrics.get("dev", {}).get(k)
-                                                  for k in ("dimension_macro_f1", "role_macro_f1")}},
-                               "parameters": {"context": sum(p.numel() for p in net.parameters())}}
+    def fit(train_examples: list, label: str = ""):
+        """An ensemble of ``context.ensemble`` layers (seeds seed, seed + 1 …), each selected on dev;
+        thresholds tuned on dev for the averaged probabilities."""
+        members, histories, bests = [], [], []
+        for i in range(cfg.context.ensemble):
+            net, history, best_epoch = fit_one(train_examples, cfg.seed + i,
+                                               f"{label}member {i + 1}/{cfg.context.ensemble}: " if cfg.context.ensemble > 1 else label)
+            members.append(net)
+            histories.append(history)
+            bests.append(best_epoch)
+        net = ContextEnsemble(members).eval()
+        dp, rp, _ = predict(net, "dev")
+        th = tune_thresholds(dp, rp, records["dev"], scheme, Thresholds())
+        decider = _Decider(scheme, Thresholds(th["problem_threshold"], th["secondary_threshold"]))
+        return net, decider, histories[0] if len(histories) == 1 else histories, bests, th
+
+    def fit_one(train_examples: list, seed: int, label: str = ""):
+        rng = random.Random(seed)
+        torch.manual_seed(seed)
+        net = ContextNetwork(d_in, N_FEATURES, len(scheme.dimensions), len(scheme.roles), cfg.context, seed=seed)
+        optim = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        decider = _Decider(scheme)
+        history: list[dict] = []
+        best, best_epoch, best_state = -1.0, -1, None
+        for epoch in range(cfg.epochs):
+            if best_epoch >= 0 and epoch - best_epoch > cfg.early_stopping_patience:
+                break
+            t0 = time.time()
+            net.train()
+            order = list(range(len(train_examples)))
+            rng.shuffle(order)
+            total = 0.0
+            for a in range(0, len(order), cfg.batch_docs):
+                views = [augment_document(*train_examples[k], cfg.augment, rng, heading_pool, pp)
+                         for k in order[a:a + cfg.batch_docs]]
+                v, f, m, st = pad_batch([x[1] for x in views], [structure_features(x[0]) for x in views],
+                                        [x[5] for x in views] if stacked else None)
+                if cfg.vector_noise:
+                    v = v + torch.randn(v.shape) * (cfg.vector_noise * std)
+                T = v.shape[1]
+                yd = torch.zeros(len(views), T, dtype=torch.long)
+                yr = torch.zeros(len(views), T, dtype=torch.long)
+                lm = torch.zeros(len(views), T, dtype=torch.bool)
+                for i, x in enumerate(views):
+                    n = len(x[0])
+                    yd[i, :n] = torch.from_numpy(x[2])
+                    yr[i, :n] = torch.from_numpy(x[3])
+                    lm[i, :n] = torch.from_numpy(x[4])
+                net.train()
+                dl, rl = net(v, f, m, st)
+                w = lm.float().reshape(-1)
+                loss = ((dim_loss(dl.reshape(-1, dl.shape[-1]), yd.reshape(-1)) * w).sum()
+                        + cfg.role_loss_weight * (role_loss(rl.reshape(-1, rl.shape[-1]), yr.reshape(-1)) * w).sum()
+                        ) / w.sum().clamp(min=1.0)
+                optim.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                optim.step()
+                total += float(loss.detach())
+            dp, rp, _ = predict(net, "dev")
+            m = tagging_metrics(records["dev"], decider.decide(dp, rp), scheme)
+            history.append({"epoch": epoch + 1, "train_loss": total / max(1, len(order) / cfg.batch_docs),
+                            "dev_dimension_macro_f1": m["dimension_macro_f1"], "dev_role_macro_f1": m["role_macro_f1"],
+                            "dev_problem_f1": m["problem_f1"], "seconds": time.time() - t0})
+            if progress:
+                h = history[-1]
+                log(f"{label}epoch {epoch + 1}: loss {h['train_loss']:.4f}, dev dimension macro-F1 "
+                    f"{h['dev_dimension_macro_f1']:.4f}, role macro-F1 {h['dev_role_macro_f1']:.4f}, "
+                    f"problem F1 {h['dev_problem_f1']:.4f} ({h['seconds']:.1f} s)")
+            if m[cfg.select_metric] > best + 1e-6:
+                best, best_epoch = m[cfg.select_metric], epoch
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if best_state is None:
+            raise LawgovError(f"{out}: training ran no epoch")
+        net.load_state_dict(best_state)
+        net.eval()
+        return net, history, best_epoch
+
+    base_examples = [example("train", k) for k in range(len(docs["train"]))]
+    results: dict[str, Any] = {"config": cfg.to_dict(), "threads": threads}
+    # documents that join stage-2 training are evaluated leave-one-document-out: a layer trained
+    # without that document (and with all the others) tags it
+    for name in loro:
+        n_docs = len(docs[name])
+        dp_all = np.zeros((len(loro[name]), len(scheme.dimensions)), np.float32)
+        rp_all = np.zeros((len(loro[name]), len(scheme.roles)), np.float32)
+        decided: list = [None] * len(loro[name])
+        for k in range(n_docs):
+            others = [example(nm, j) for nm in loro for j in range(len(docs[nm])) if not (nm == name and j == k)]
+            net_k, dec_k, _, _, _ = fit(base_examples + others, label=f"{name} without document {k + 1}/{n_docs}: ")
+            dp, rp, idx = predict(net_k, name, [k])
+            for row, i in enumerate(idx):
+                dp_all[i], rp_all[i] = dp[row], rp[row]
+            for i, d in zip(idx, dec_k.decide(dp, rp)):
+                decided[i] = d
+        results[name] = {**tagging_metrics(loro[name], decided, scheme), "protocol": "leave-one-document-out",
+                         "documents": n_docs}
+        log(f"{name} (leave-one-document-out, {n_docs} documents): dimension macro-F1 "
+            f"{results[name]['dimension_macro_f1']:.4f}, role macro-F1 {results[name]['role_macro_f1']:.4f}")
+    extra = [example(nm, j) for nm in loro for j in range(len(docs[nm]))]
+    net, decider, history, best_epoch, th = fit(base_examples + extra)
+    thresholds = decider.thresholds
+    results.update({"history": history, "best_epoch": [e + 1 for e in best_epoch] if len(best_epoch) > 1 else best_epoch[0] + 1,
+                    "thresholds": th,
+                    "stage2_training_documents": len(base_examples) + len(extra),
+                    "stage1": {"dir": str(enc_dir), "seconds": round(stage1_seconds, 1),
+                               "dev": {k: enc_metrics.get("dev", {}).get(k) for k in ("dimension_macro_f1", "role_macro_f1")}},
+                    "parameters": {"context": sum(p.numel() for p in net.parameters())}})
     for name in records:
         if name == "train":
             continue
-        dpn, rpn = evaluate(name)
-        results[name] = tagging_metrics(records[name], tmp_tagger.decide(dpn, rpn), scheme)
+        dpn, rpn, _ = predict(net, name)
+        results[name] = tagging_metrics(records[name], decider.decide(dpn, rpn), scheme)
     results["train_seconds"] = round(stage1_seconds + time.time() - t_start, 1)
     tagger = ContextTagger(encoder.net, encoder.tokenizer, encoder.settings, net, cfg.context, scheme, thresholds,
                            tfidf=tfidf_full, threads=threads,
-                           trained_from={"encoder": str(enc_dir), "config_fingerprint": cfg.fingerprint()})
+                           trained_from={"encoder": str(enc_dir), "config_fingerprint": cfg.fingerprint(),
+                                         "stage2_extra_documents": {nm: len(docs[nm]) for nm in loro}})
     tagger.save(out, metrics=results)
-    log(f"saved {out} (best epoch {best_epoch + 1}; thresholds problem {thresholds.problem}, "
+    log(f"saved {out} (best epoch {results['best_epoch']}; thresholds problem {thresholds.problem}, "
         f"secondary {thresholds.secondary}); {results['train_seconds']:.0f} s in all")
-    for name in [n for n in records if n != "train"]:
+    for name in [n for n in all_records if n != "train"]:
         mm = results[name]
-        log(f"{name}: dimension macro-F1 {mm['dimension_macro_f1']:.4f}, role macro-F1 {mm['role_macro_f1']:.4f}, "
+        how = " (leave-one-document-out)" if name in loro else ""
+        log(f"{name}{how}: dimension macro-F1 {mm['dimension_macro_f1']:.4f}, role macro-F1 {mm['role_macro_f1']:.4f}, "
             f"plan F1 {mm['plan_f1'] or 0:.4f}, problem F1 {mm['problem_f1']:.4f} (n={mm['dimension']['n']})")
     return results
 

@@ -1,6 +1,6 @@
 """The training loop of the ``encoder`` kind: ``lawgov train CONFIG.yaml`` / :func:`train`.
 
-Everything about a run is in the config (see ``configs/train/default.yaml``):
+Everything about a run is in the config (see ``configs/train/encoder.yaml``):
 base encoder, label scheme, data files, max length, batch size, learning rates,
 epochs, class weighting (``auto`` = inverse frequency), seed, early stopping on
 dev macro-F1, LoRA, output directory. Same config and seed on the same machine

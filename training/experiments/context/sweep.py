@@ -29,6 +29,8 @@ VARIANTS: dict[str, dict] = {
     "no-gate-prior": {"context": {"dimension_gate_bias": 0.0}},
     "strong-aug": {"augment": {"stale_section": 0.8, "drop_heading": 0.2, "replace_heading": 0.1, "crop": 0.5}},
     "no-noise": {"vector_noise": 0.0},
+    "ensemble5": {"context": {"ensemble": 5}},
+    "ensemble5-layers2": {"context": {"ensemble": 5, "layers": 2}},
 }
 
 
