@@ -93,7 +93,7 @@ A baseline for the fine-tuned tagger, loaded like any model:
 `lawgov_nlp.load("baseline-tfidf")` (a shipped model's name) or `lawgov tag --model baseline-tfidf`,
 then `tag_text` / `tag_file` / `predict_proba`. Not meant to be the tool's default.
 
-**Data.** Trained on `training/data/train.jsonl` (2,592 sentences, 26 written
+**Data.** Trained on `training/data/train.jsonl` (5,205 sentences, 52 written
 pseudo-reports; see `training/DATASHEET.md`). The problem-flag threshold is tuned on
 `dev.jsonl`; `test.jsonl` and `real.jsonl` (the three real sample reports) are only
 evaluated. Label scheme: `scheme.yaml` ({tfidf.scheme.name}).

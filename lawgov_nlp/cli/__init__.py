@@ -31,5 +31,3 @@ def main() -> None:  # console-script entry point
     app()
 
 
-if __name__ == "__main__":
-    main()

@@ -48,7 +48,7 @@ def model_card(manifest, metrics: dict | None = None, name: str | None = None, n
     out.append("")
     splits = [k for k, v in metrics.items() if _is_result(v)]
     if splits:
-        files = {"dev": cfg.get("dev"), **(cfg.get("eval") or {})}
+        files = {"dev": cfg.get("dev"), **(cfg.get("eval") or {}), **(cfg.get("loro_train") or {})}
         out += ["## Measured results", "",
                 "Measured when the model was trained or evaluated (file `metrics.json` here): the model and its",
                 "thresholds were selected on dev; the other splits were evaluated once, never tuned on.", "",
@@ -58,7 +58,8 @@ def model_card(manifest, metrics: dict | None = None, name: str | None = None, n
             m = metrics[s]
             p = m["problem"]
             plan = (m["role"]["per_class"].get("plan") or {}).get("f1")
-            out.append(f"| {s} | {m['dimension']['n']} | {m['dimension_macro_f1']:.3f} | {m['dimension']['weighted_f1']:.3f} | "
+            label = f"{s} (leave-one-report-out)" if m.get("protocol") == "leave-one-document-out" else s
+            out.append(f"| {label} | {m['dimension']['n']} | {m['dimension_macro_f1']:.3f} | {m['dimension']['weighted_f1']:.3f} | "
                        f"{m['dimension']['accuracy']:.3f} | {m['role_macro_f1']:.3f} | "
                        f"{'' if plan is None else f'{plan:.3f}'} | {p['precision']:.3f} | {p['recall']:.3f} | {p['f1']:.3f} |")
         named = [f"`{s}` = `{files[s]}`" for s in splits if files.get(s)]

@@ -32,11 +32,39 @@ TOKENIZER_DIR = "tokenizer"
 THREADS_ENV = "LAWGOV_THREADS"
 
 
-def default_threads() -> int:
-    """Torch threads for tagging: ``$LAWGOV_THREADS``, else the cores this process may use that are
-    not already busy (by the 1-minute load average), at least 1 and at most 8.
+def busy_cores(interval: float = 0.2) -> float:
+    """How many cores other work keeps busy right now: CPU time used in ``/proc/stat`` over
+    ``interval`` seconds (this process is idle meanwhile), else the 1-minute load average."""
+    def sample():
+        with open("/proc/stat", encoding="ascii") as fh:
+            parts = fh.readline().split()[1:]
+        vals = [int(x) for x in parts[:8]]
+        idle = vals[3] + vals[4]  # idle + iowait
+        return sum(vals), idle
 
-    On a 2-core machine with another job on one core, two threads are slower than one
+    import time
+
+    try:
+        t0, i0 = sample()
+        time.sleep(interval)
+        t1, i1 = sample()
+        total = t1 - t0
+        if total > 0:
+            ncpu = os.cpu_count() or 1
+            return ncpu * (1.0 - (i1 - i0) / total)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover
+        return 0.0
+
+
+def default_threads() -> int:
+    """Torch threads: ``$LAWGOV_THREADS``, else the cores this process may use that other work does
+    not keep busy right now (:func:`busy_cores`), at least 1 and at most 8.
+
+    On a 2-core machine with another job on one core, two threads are much slower than one
     (``training/benchmarks/threads.py`` measures it), so busy cores are not counted.
     """
     env = os.environ.get(THREADS_ENV)
@@ -49,11 +77,7 @@ def default_threads() -> int:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover
-        busy = 0.0
-    free = int(n - busy + 0.5)
+    free = int(n - busy_cores() + 0.5)
     return max(1, min(n, free, 8))
 
 

@@ -224,6 +224,7 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     if encoder.kind != "encoder" or encoder.settings.use_section:
         raise LawgovError(f"{enc_dir}: stage 1 must be an encoder model trained without the heading prefix")
     enc_metrics = json.loads((enc_dir / "metrics.json").read_text(encoding="utf-8")) if (enc_dir / "metrics.json").is_file() else {}
+    stage1_ran_here = stage1_seconds > 0
     stage1_seconds = stage1_seconds or float(enc_metrics.get("train_seconds") or 0.0)
 
     # stage 2: vectors, features, context layer
@@ -380,7 +381,8 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
             continue
         dpn, rpn, _ = predict(net, name)
         results[name] = tagging_metrics(records[name], decider.decide(dpn, rpn), scheme)
-    results["train_seconds"] = round(stage1_seconds + time.time() - t_start, 1)
+    # this run's wall time, plus stage 1's own when it was trained earlier and reused
+    results["train_seconds"] = round((0.0 if stage1_ran_here else stage1_seconds) + time.time() - t_start, 1)
     tagger = ContextTagger(encoder.net, encoder.tokenizer, encoder.settings, net, cfg.context, scheme, thresholds,
                            tfidf=tfidf_full, threads=threads,
                            trained_from={"encoder": str(enc_dir), "config_fingerprint": cfg.fingerprint(),
