@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 VARIANTS: dict[str, dict] = {
     "gru": {},
+    "isolated": {"context": {"layer": "none"}},
+    "no-augmentation": {"augment": {"stale_section": 0.0, "drop_heading": 0.0, "replace_heading": 0.0, "crop": 0.0}},
+    "stack-tfidf": {"context": {"stack_tfidf": True}},
     "gru-seed1": {"seed": 1},
     "gru-seed2": {"seed": 2},
     "noise0.3": {"vector_noise": 0.3},
