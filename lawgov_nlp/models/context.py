@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ModelError
-from .contract import Manifest, Thresholds, read_metrics, write_model_dir
+from .contract import Manifest, Thresholds, check_head_sizes, read_metrics, read_weights, write_model_dir
 from .features import N_FEATURES, structure_features
 from .settings import ContextSettings, EncoderSettings
 from .tagger import Progress, SentenceInput, Tagger
@@ -128,8 +128,6 @@ class ContextTagger(Tagger):
     def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, base: str | None = None,
                  batch_size: int = 32, threads: int | None = None, **_ignored) -> "ContextTagger":
         import torch
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
 
         from .base import load_base_tokenizer
         from .context_net import ContextEnsemble
@@ -142,15 +140,10 @@ class ContextTagger(Tagger):
         enc_settings = EncoderSettings.from_dict(cfg["encoder"], f"{d}: manifest config.encoder")
         ctx_settings = ContextSettings.from_dict(cfg["context"], f"{d}: manifest config.context")
         wpath = d / WEIGHTS_NAME
-        try:
-            state = load_file(str(wpath))
-        except (SafetensorError, OSError, ValueError) as e:
-            raise ModelError(f"{wpath}: cannot read the weights (truncated or not a safetensors file: {e})") from e
+        state = read_weights(wpath)
         n_dim, n_role = len(scheme.dimension_codes), len(scheme.role_codes)
-        for name, n in (("context.members.0.dim_own.weight", n_dim), ("context.members.0.role_head.3.weight", n_role)):
-            if name in state and state[name].shape[0] != n:
-                raise ModelError(f"{wpath}: the {'dimension' if 'dim' in name else 'role'} head predicts "
-                                 f"{state[name].shape[0]} classes but {d / manifest.scheme} lists {n}")
+        check_head_sizes(state, {"context.members.0.dim_own.weight": n_dim, "context.members.0.role_head.3.weight": n_role},
+                         wpath, d / manifest.scheme)
         with torch.random.fork_rng(devices=[]):  # building the network must not move the caller's RNG
             enc_net = build_network(enc_settings, n_dim, n_role, base=base)
             ctx_net = ContextEnsemble.build(enc_net.hidden_size, N_FEATURES, n_dim, n_role, ctx_settings)

@@ -213,6 +213,28 @@ def check_weights_files(d: Path, man: Manifest) -> None:
                              "copy the model directory again")
 
 
+def read_weights(path: Path) -> dict:
+    """A safetensors file as tensors; a missing, truncated or foreign file is a :class:`ModelError` naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise ModelError(f"{path}: weights file missing")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelError(f"{path}: cannot read the weights (truncated or not a safetensors file: {e})") from e
+
+
+def check_head_sizes(state: dict, heads: dict[str, int], wpath: Path, scheme_path: Path) -> None:
+    """Each head (tensor name → the scheme's number of classes) predicts as many classes as the scheme lists."""
+    for name, n in heads.items():
+        if name in state and state[name].shape[0] != n:
+            what = "dimension" if "dim" in name else "role"
+            raise ModelError(f"{wpath}: the {what} head predicts {state[name].shape[0]} classes but "
+                             f"{scheme_path} lists {n}")
+
+
 # --------------------------------------------------------------------------- writing
 def write_model_dir(out_dir: str | os.PathLike, manifest: Manifest, scheme, write_files: Callable[[Path], None],
                     *, metrics: dict | None = None, card: "str | Callable[[Manifest], str] | None" = None,

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import ModelError
 from ..text.chars import to_simplified
-from .contract import Manifest, Thresholds, read_metrics, write_model_dir
+from .contract import Manifest, Thresholds, check_head_sizes, read_metrics, read_weights, write_model_dir
 from .settings import EncoderSettings
 from .tagger import SentenceTagger
 
@@ -275,24 +275,13 @@ def run_encoder(net, tokenizer, settings: EncoderSettings, texts: Sequence[str],
 
 def _load_network(d: Path, settings: EncoderSettings, scheme, base: str | None):
     """(network in eval mode, tokenizer) from a model directory's weights."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from .base import load_base_tokenizer
     from .network import HEAD_PREFIXES, build_network
 
     wpath = d / WEIGHTS_NAME
-    if not wpath.is_file():
-        raise ModelError(f"{wpath}: weights file missing")
-    try:
-        state = load_file(str(wpath))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ModelError(f"{wpath}: cannot read the weights (truncated or not a safetensors file: {e})") from e
+    state = read_weights(wpath)
     n_dim, n_role = len(scheme.dimension_codes), len(scheme.role_codes)
-    for head, n in (("dimension_head.weight", n_dim), ("role_head.weight", n_role)):
-        if head in state and state[head].shape[0] != n:
-            raise ModelError(f"{wpath}: the {head.split('_')[0]} head predicts {state[head].shape[0]} classes but "
-                             f"{d / 'scheme.yaml'} lists {n}")
+    check_head_sizes(state, {"dimension_head.weight": n_dim, "role_head.weight": n_role}, wpath, d / "scheme.yaml")
     if settings.is_full:
         from transformers import AutoConfig, AutoModel
 

@@ -14,7 +14,8 @@ from ..errors import ConfigError
 POOLINGS = ("mean", "cls")
 
 
-def _from_mapping(cls, data: Any, where: str):
+def build_dataclass(cls, data: Any, where: str):
+    """``cls(**data)`` with every problem as a :class:`ConfigError` naming ``where`` and the key."""
     if isinstance(data, cls):
         return data
     if not isinstance(data, dict):
@@ -68,7 +69,7 @@ class LoraSettings:
         """``None`` (full fine-tuning), a mapping (defaults fill the rest) or a LoraSettings."""
         if value is None:
             return None
-        return _from_mapping(cls, value, where)
+        return build_dataclass(cls, value, where)
 
 
 @dataclass
@@ -111,7 +112,7 @@ class EncoderSettings:
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "config") -> "EncoderSettings":
-        return _from_mapping(cls, data, where)
+        return build_dataclass(cls, data, where)
 
 
 CONTEXT_LAYERS = ("gru", "transformer", "none")
@@ -161,4 +162,4 @@ class ContextSettings:
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "context") -> "ContextSettings":
-        return _from_mapping(cls, data, where)
+        return build_dataclass(cls, data, where)

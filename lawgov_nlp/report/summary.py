@@ -1,12 +1,4 @@
-"""From tags to answers: coverage and problem reports per document and across a folder.
-
-    import lawgov_nlp as lg
-    docs = lg.load().tag_files(paths)
-    rep = docs[0].summary()                  # CoverageReport: counts, shares, problems, plans, missing, sections
-    compare(docs)                            # DataFrame: documents x (measure, dimension)
-    least_covered(docs)                      # dimensions ranked from least to most covered across the set
-    write_html(docs, "report.html")          # one self-contained page (no network needed)
-    write_xlsx(docs, "report.xlsx")          # sentences, summary, comparison … sheets
+"""Coverage and problem summaries of tagged reports: per document, compared across documents.
 
 How sentences are counted
 -------------------------

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..models.settings import ContextSettings, EncoderSettings, LoraSettings
+from ..models.settings import ContextSettings, EncoderSettings, LoraSettings, build_dataclass
 
 SELECT_METRICS = ("mean_macro_f1", "dimension_macro_f1", "role_macro_f1")
 
@@ -42,17 +42,6 @@ def read_yaml(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: a training config is a mapping of keys to values")
     return data
-
-
-def _build(cls, data: dict, where: str):
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
-    try:
-        return cls(**data)
-    except ConfigError as e:
-        raise ConfigError(f"{where}: {e}") from None
 
 
 def _positive(name: str, v: Any) -> None:
@@ -151,11 +140,11 @@ class TrainConfig(_Common):
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, overrides: dict | None = None) -> "TrainConfig":
         data = {**read_yaml(path), **(overrides or {})}
-        return _build(cls, data, str(path))
+        return build_dataclass(cls, data, str(path))
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "<config>") -> "TrainConfig":
-        return _build(cls, dict(data), where)
+        return build_dataclass(cls, dict(data), where)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -279,7 +268,7 @@ class ContextConfig(_Common):
                 "threads": self.threads, **self.encoder}
         keys.update(kind="encoder", scheme=self.scheme, train=self.train, dev=self.dev, eval={},
                     output_dir=self.stage1_dir())
-        return _build(TrainConfig, keys, "encoder")
+        return build_dataclass(TrainConfig, keys, "encoder")
 
     def stage1_dir(self) -> str:
         if self.encoder_dir:
@@ -308,4 +297,4 @@ def load_config(path: str | os.PathLike, overrides: dict | None = None):
     cls = CONFIG_CLASSES.get(kind)
     if cls is None:
         raise ConfigError(f"{path}: unknown kind {kind!r}; known: {', '.join(k for k in CONFIG_CLASSES if k != 'tfidf-lr')}")
-    return _build(cls, data, str(path))
+    return build_dataclass(cls, data, str(path))
