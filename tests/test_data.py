@@ -172,11 +172,14 @@ def test_splits_are_by_document_and_reproducible():
         for r in _split(s):
             headers[r["doc_id"]] = {"genre": r["genre"], "script": r["script"]}
             assert r["doc_id"] in committed[s]
-    # the first corpus (w1-w6) was dealt out on its own; documents added later are dealt among
-    # themselves, so no document of the first dev or test split ever moved into training
-    first = {d: h for d, h in headers.items() if d.split("_")[0] in {f"w{i}" for i in range(1, 7)}}
-    again = bc.stratified_split(first, committed["seed"])
-    again.update(bc.stratified_split({d: h for d, h in headers.items() if d not in first}, committed["seed"]))
+    # each round of new documents was dealt out among themselves (the first corpus, then each later
+    # batch), so no document of an earlier dev or test split ever moved into training
+    rounds = committed["rounds"]
+    assert sorted(d for r in rounds for d in r) == sorted(headers)
+    assert rounds[0] == sorted(d for d in headers if d.split("_")[0] in {f"w{i}" for i in range(1, 7)})
+    again = {}
+    for r in rounds:
+        again.update(bc.stratified_split({d: headers[d] for d in r}, committed["seed"]))
     for s in ("train", "dev", "test"):
         assert sorted(d for d, v in again.items() if v == s) == committed[s]
     assert not set(committed["train"]) & (set(committed["dev"]) | set(committed["test"]))

@@ -106,8 +106,12 @@ def test_config_errors(tmp_path):
         TrainConfig.from_yaml(p)
     with pytest.raises(ConfigError, match="select_metric"):
         TrainConfig.from_dict({"select_metric": "accuracy"})
-    shipped = TrainConfig.from_yaml(ROOT / "configs" / "train" / "default.yaml")
-    assert shipped.base == "bundled" and shipped.class_weighting == "auto"
+    encoder = TrainConfig.from_yaml(ROOT / "configs" / "train" / "encoder.yaml")
+    assert encoder.base == "bundled" and encoder.class_weighting == "auto"
+    # the default config trains the context model; the kind in the file picks its config class
+    from lawgov_nlp.train.config import load_config
+
+    assert type(load_config(ROOT / "configs" / "train" / "default.yaml")).__name__ == "ContextConfig"
 
 
 def test_length_grouped_batches_cover_everything_once():

@@ -235,19 +235,25 @@ def stratified_split(docs: dict[str, dict], seed: int = SEED) -> dict[str, str]:
     return {doc_id: pattern.get(i % 7, "train") for i, doc_id in enumerate(ordered)}
 
 
-def keep_splits(docs: dict[str, dict]) -> dict[str, str]:
-    """doc_id → split: documents already in ``splits.json`` keep their split (so dev and test never
-    move into training); documents new since then are dealt out by :func:`stratified_split` among
-    themselves."""
+def keep_splits(docs: dict[str, dict]) -> tuple[dict[str, str], list[list[str]]]:
+    """(doc_id → split, rounds): documents already in ``splits.json`` keep their split (so dev and
+    test never move into training); documents new since then are dealt out by
+    :func:`stratified_split` among themselves, as one more round. ``rounds`` lists the documents
+    of every round in the order they were dealt, so anyone can replay the split."""
     old: dict[str, str] = {}
+    rounds: list[list[str]] = []
     p = DATA_OUT / "splits.json"
     if p.exists():
         data = json.loads(p.read_text(encoding="utf-8"))
         old = {d: s for s in ("train", "dev", "test") for d in data.get(s, [])}
+        rounds = [[d for d in r if d in docs] for r in data.get("rounds", [sorted(old)])]
+        rounds = [r for r in rounds if r]
     new = {d: h for d, h in docs.items() if d not in old}
     assign = {d: s for d, s in old.items() if d in docs}
-    assign.update(stratified_split(new) if new else {})
-    return assign
+    if new:
+        assign.update(stratified_split(new))
+        rounds.append(sorted(new))
+    return assign, rounds
 
 
 def real_records() -> list[dict]:
@@ -362,7 +368,7 @@ def build(check_only: list[str] | None = None) -> int:
         print(f"error: {len(pairs)} near-duplicate pair(s) at Jaccard >= {DUP_THRESHOLD}")
         return 1
 
-    assign = keep_splits(headers)
+    assign, rounds = keep_splits(headers)
     DATA_OUT.mkdir(parents=True, exist_ok=True)
     for split in ("train", "dev", "test"):
         write_jsonl([r for r in records if assign[r["doc_id"]] == split], DATA_OUT / f"{split}.jsonl")
@@ -370,6 +376,7 @@ def build(check_only: list[str] | None = None) -> int:
         write_jsonl(real_records(), DATA_OUT / "real.jsonl")
     splits = {s: sorted(d for d, v in assign.items() if v == s) for s in ("train", "dev", "test")}
     splits["real"] = sorted({json.loads(x)["doc_id"] for x in REAL.read_text(encoding="utf-8").splitlines() if x.strip()}) if REAL.exists() else []
+    splits["rounds"] = rounds
     (DATA_OUT / "splits.json").write_text(json.dumps({"seed": SEED, **splits}, ensure_ascii=False, indent=1) + "\n",
                                           encoding="utf-8")
     print(f"documents: {len(authored)}; authored sentences: {n_auth}; segmented sentences: {len(records)}; "
@@ -379,8 +386,9 @@ def build(check_only: list[str] | None = None) -> int:
     print(f"adjudicated labels applied: {len(used_adjud)}")
     counts = collections.Counter(assign[r["doc_id"]] for r in records)
     print("sentences: " + ", ".join(f"{k} {counts[k]}" for k in ("train", "dev", "test")))
-    for s, ids in splits.items():
-        print(f"{s}: {len(ids)} documents")
+    for s in ("train", "dev", "test", "real"):
+        print(f"{s}: {len(splits[s])} documents")
+    print("dealt in rounds of " + ", ".join(str(len(r)) for r in rounds) + " documents")
     return 0
 
 
