@@ -93,6 +93,16 @@ def load_model(model: str | os.PathLike | None, console: Console, **options):
         raise typer.Exit(EXIT_USAGE)
 
 
+FAST_HELP = "PyTorch dynamic int8 (opt-in: changes a few % of labels)."
+EXACT_HELP = "The float32 reference (slower; the default is the fastest path that passed the parity check)."
+BACKEND_HELP = "torch (default) or onnx (ONNX Runtime int8, built once and cached beside the model)."
+
+
+def path_options(fast: bool, exact: bool, backend: str) -> dict:
+    """Load options of the speed switches every tagging command takes."""
+    return {"fast": fast, "exact": exact, "backend": backend}
+
+
 #: ``--no-progress``, ``--quiet`` and ``-q`` all mean quiet: errors and warnings only. (A click
 #: declaration ``"-q/"`` would name an *on* switch; the off-only form is ``" /-q"``.)
 PROGRESS_DECLS = ("--progress/--no-progress", " /--quiet", " /-q")

@@ -5,8 +5,8 @@ from typing import List, Optional
 
 import typer
 
-from .common import (EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, Console, collect, load_model, progress_option,
-                     user_errors)
+from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, FAST_HELP, Console, collect,
+                     load_model, path_options, progress_option, user_errors)
 
 
 def report(
@@ -14,7 +14,9 @@ def report(
     output: str = typer.Option(..., "--output", "-o", help="report.html (one self-contained page) or report.xlsx."),
     model: Optional[str] = typer.Option(None, "--model", "-m",
                                         help="Model directory, a shipped model's name or 'keywords' (default: the shipped model)."),
-    fast: bool = typer.Option(False, "--fast/--no-fast", help="int8 dynamic quantization (faster on CPU)."),
+    fast: bool = typer.Option(False, "--fast/--no-fast", help=FAST_HELP),
+    exact: bool = typer.Option(False, "--exact", help=EXACT_HELP),
+    backend: str = typer.Option("torch", "--backend", help=BACKEND_HELP),
     title: Optional[str] = typer.Option(None, help="Page title of the HTML report."),
     batch_size: int = typer.Option(32, min=1, help="Sentences per forward pass."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: the free cores this process may use, at most 8)."),
@@ -53,7 +55,7 @@ def report(
     tagger_box: list = []
 
     def load():
-        tagger_box.append(load_model(model, console, fast=fast, batch_size=batch_size, threads=threads))
+        tagger_box.append(load_model(model, console, **path_options(fast, exact, backend), batch_size=batch_size, threads=threads))
         return tagger_box[0]
 
     def on_error(path: str, reason: str) -> None:

@@ -6,8 +6,8 @@ from typing import List, Optional
 
 import typer
 
-from .common import (EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, Console, bar, collect, load_model, progress_option,
-                     row_format, user_errors)
+from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, FAST_HELP, Console, bar,
+                     collect, load_model, path_options, progress_option, row_format, user_errors)
 
 
 class TagFormat(str, Enum):
@@ -23,7 +23,9 @@ def tag(
     model: Optional[str] = typer.Option(None, "--model", "-m",
                                         help="Model directory, a shipped model's name (baseline-tfidf) or 'keywords' "
                                              "(default: the shipped model)."),
-    fast: bool = typer.Option(False, "--fast/--no-fast", help="int8 dynamic quantization (faster on CPU)."),
+    fast: bool = typer.Option(False, "--fast/--no-fast", help=FAST_HELP),
+    exact: bool = typer.Option(False, "--exact", help=EXACT_HELP),
+    backend: str = typer.Option("torch", "--backend", help=BACKEND_HELP),
     resume: bool = typer.Option(False, "--resume", help="Keep documents already finished in OUTPUT and tag only the others."),
     batch_size: int = typer.Option(32, min=1, help="Sentences per forward pass."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: the free cores this process may use, at most 8)."),
@@ -78,7 +80,7 @@ def tag(
         sbar = bar(None, "sentences", "sent", console.quiet, 1)
 
         def load():  # only when the first document needs it: nothing to tag, no model loaded
-            return load_model(model, console, fast=fast, batch_size=batch_size, threads=threads)
+            return load_model(model, console, **path_options(fast, exact, backend), batch_size=batch_size, threads=threads)
 
         def write(d) -> None:
             try:

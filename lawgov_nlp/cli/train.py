@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from .common import EXIT_FAILED_INPUT, Console, load_model, progress_option, user_errors
+from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, FAST_HELP, Console, load_model, path_options,
+                     progress_option, user_errors)
 
 
 def train(
@@ -28,7 +29,9 @@ def evaluate(
     model: str = typer.Argument(..., help="Model directory, a shipped model's name, or 'keywords'."),
     data: Path = typer.Argument(..., help="Annotated JSONL file in the project format."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for metrics.json, confusion CSV/PNG, errors.csv."),
-    fast: bool = typer.Option(False, "--fast/--no-fast", help="Evaluate the int8 fast path of a neural model."),
+    fast: bool = typer.Option(False, "--fast/--no-fast", help=FAST_HELP),
+    exact: bool = typer.Option(False, "--exact", help=EXACT_HELP),
+    backend: str = typer.Option("torch", "--backend", help=BACKEND_HELP),
     top_errors: int = typer.Option(50, min=0, help="How many of the most confident errors to keep."),
 ) -> None:
     """Per-class P/R/F1, macro/weighted F1, accuracy, role macro-F1, problem-flag P/R/F1,
@@ -37,12 +40,13 @@ def evaluate(
     from ..evaluation import evaluate_tagger, format_summary, write_evaluation
 
     console = Console()
-    tagger = load_model(model, console, fast=fast)
+    tagger = load_model(model, console, **path_options(fast, exact, backend))
     with user_errors(EXIT_FAILED_INPUT):
         records = load_records(data, tagger.scheme)
         m = evaluate_tagger(tagger, records, top_errors)
         if output:
-            write_evaluation(m, output, {"model": str(model), "data": str(data), "fast": fast})
+            write_evaluation(m, output, {"model": str(model), "data": str(data), "fast": fast, "exact": exact,
+                                         "backend": backend, "run": getattr(tagger, "path_name", None)})
     typer.echo(format_summary(m, f"{model} on {data}"))
     if output:
         typer.echo(f"results in {output}/ (metrics.json, confusion_*.csv/png, errors.csv)")

@@ -24,7 +24,7 @@ from ..errors import ModelError
 from .contract import Manifest, Thresholds, check_head_sizes, read_metrics, read_weights, write_model_dir
 from .features import N_FEATURES, structure_features
 from .settings import ContextSettings, EncoderSettings
-from .tagger import Progress, SentenceInput, Tagger
+from .tagger import Progress, SentenceInput, Tagger, VectorCache, refuse_unexact_save
 
 WEIGHTS_NAME = "weights.safetensors"
 TFIDF_NAME = "tfidf.joblib"
@@ -52,7 +52,8 @@ class ContextTagger(Tagger):
     def __init__(self, encoder_net, tokenizer, encoder_settings: EncoderSettings, context_net,
                  context_settings: ContextSettings, scheme, thresholds: Thresholds | None = None, *,
                  tfidf=None, path: str | None = None, fast: bool = False, batch_size: int = 32,
-                 threads: int | None = None, trained_from: dict | None = None):
+                 threads: int | None = None, trained_from: dict | None = None, path_name: str = "fp32",
+                 cache_size: int = 20000):
         from .encoder import default_threads
 
         self.net = encoder_net
@@ -65,16 +66,19 @@ class ContextTagger(Tagger):
         self.tfidf = tfidf
         self.path = path
         self.fast = fast
+        self.path_name = "torch-int8" if fast and path_name == "fp32" else path_name
         self.batch_size = int(batch_size)
         self.threads = threads or default_threads()
         self.trained_from = trained_from
+        self.vector_cache = VectorCache(cache_size)
         if context_settings.stack_tfidf and tfidf is None:
             raise ModelError(f"{path or 'context model'}: stacks the TF-IDF baseline but has none")
 
     # -- sentence vectors ------------------------------------------------------------
     def sentence_vectors(self, texts: Sequence[str], progress: Progress = None):
-        """One pooled vector per sentence [N, H]: identical texts are encoded once; a sentence
-        longer than the encoder's limit is the length-weighted mean of its windows."""
+        """One pooled vector per sentence [N, H]: identical texts are encoded once (within a call, and
+        across calls through a bounded cache of recent sentences); a sentence longer than the
+        encoder's limit is the length-weighted mean of its windows."""
         import numpy as np
 
         from ..text.chars import to_simplified
@@ -83,16 +87,22 @@ class ContextTagger(Tagger):
         if not texts:
             return np.zeros((0, self.context_net.d_in), dtype=np.float32)
         keys = [to_simplified(t) for t in texts]
-        unique: dict[str, int] = {}
+        known = self.vector_cache.lookup(keys)
+        todo: dict[str, int] = {}
         for k in keys:
-            unique.setdefault(k, len(unique))
-        uniq = list(unique)
-        vec, owner, weight = run_encoder(self.net, self.tokenizer, self.settings, uniq, None, self.batch_size,
-                                         self.threads, progress)
-        if progress and len(texts) > len(uniq):
-            progress(len(texts) - len(uniq))  # repeated sentences, encoded once
-        v = weighted_mean(vec, owner, weight, len(uniq))
-        return v[[unique[k] for k in keys]]
+            if k not in known:
+                todo.setdefault(k, len(todo))
+        if todo:
+            uniq = list(todo)
+            vec, owner, weight = run_encoder(self.net, self.tokenizer, self.settings, uniq, None, self.batch_size,
+                                             self.threads, progress)
+            v = weighted_mean(vec, owner, weight, len(uniq))
+            for k, i in todo.items():
+                known[k] = v[i]
+            self.vector_cache.store(todo, v)
+        if progress and len(texts) > len(todo):
+            progress(len(texts) - len(todo))  # repeated or cached sentences, not encoded again
+        return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
 
     # -- the contract ----------------------------------------------------------------
     def predict_documents(self, docs: Sequence[Sequence[SentenceInput]], progress: Progress = None) -> list[tuple]:
@@ -125,14 +135,17 @@ class ContextTagger(Tagger):
         return out
 
     @classmethod
-    def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, base: str | None = None,
-                 batch_size: int = 32, threads: int | None = None, **_ignored) -> "ContextTagger":
+    def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, exact: bool = False,
+                 backend: str = "torch", base: str | None = None, batch_size: int = 32, threads: int | None = None,
+                 cache_size: int = 20000, **_ignored) -> "ContextTagger":
         import torch
 
+        from .backends import choose_path, prepare_network
         from .base import load_base_tokenizer
         from .context_net import ContextEnsemble
         from .network import build_network
 
+        path_name = choose_path(exact=exact, fast=fast, backend=backend, where=str(d))
         cfg = manifest.config or {}
         for key in ("encoder", "context"):
             if not isinstance(cfg.get(key), dict):
@@ -159,10 +172,7 @@ class ContextTagger(Tagger):
             raise ModelError(f"{wpath}: context weights do not match the network ({str(e).splitlines()[0]})") from e
         enc_net.eval()
         ctx_net.eval()
-        if fast:
-            from .quantize import quantize_dynamic_int8
-
-            enc_net = quantize_dynamic_int8(enc_net)
+        enc_net = prepare_network(enc_net, path_name, model_dir=d, threads=threads)
         tfidf = None
         if ctx_settings.stack_tfidf:
             from .baselines import load_tfidf_model
@@ -171,7 +181,8 @@ class ContextTagger(Tagger):
         tokenizer = load_base_tokenizer(base or enc_settings.base)
         return cls(enc_net, tokenizer, enc_settings, ctx_net, ctx_settings, scheme,
                    Thresholds.from_dict(manifest.thresholds, str(d)), tfidf=tfidf, path=str(d), fast=fast,
-                   batch_size=batch_size, threads=threads, trained_from=manifest.trained_from)
+                   batch_size=batch_size, threads=threads, trained_from=manifest.trained_from, path_name=path_name,
+                   cache_size=cache_size)
 
     def manifest(self) -> Manifest:
         weights = [WEIGHTS_NAME] + ([TFIDF_NAME] if self.tfidf is not None and self.context_settings.stack_tfidf else [])
@@ -184,8 +195,7 @@ class ContextTagger(Tagger):
 
     def save(self, out_dir: str | os.PathLike, metrics: dict | None = None) -> Path:
         """Write the model directory atomically (a model card already there is kept)."""
-        if self.fast:
-            raise ModelError(f"{out_dir}: an int8 (fast) model is not saved; save the model loaded without fast=True")
+        refuse_unexact_save(self, out_dir)
         from safetensors.torch import save_file
 
         from .card import model_card

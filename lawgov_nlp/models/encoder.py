@@ -24,7 +24,7 @@ from ..errors import ModelError
 from ..text.chars import to_simplified
 from .contract import Manifest, Thresholds, check_head_sizes, read_metrics, read_weights, write_model_dir
 from .settings import EncoderSettings
-from .tagger import SentenceTagger
+from .tagger import SentenceTagger, refuse_unexact_save
 
 WEIGHTS_NAME = "weights.safetensors"
 ENCODER_CONFIG_NAME = "encoder_config.json"
@@ -140,7 +140,7 @@ class EncoderTagger(SentenceTagger):
 
     def __init__(self, net, tokenizer, settings: EncoderSettings, scheme, thresholds: Thresholds | None = None,
                  path: str | None = None, fast: bool = False, batch_size: int = 32, threads: int | None = None,
-                 trained_from: dict | None = None):
+                 trained_from: dict | None = None, path_name: str = "fp32"):
         self.net = net
         self.tokenizer = tokenizer
         self.settings = settings
@@ -148,25 +148,28 @@ class EncoderTagger(SentenceTagger):
         self.thresholds = thresholds or Thresholds()
         self.path = path
         self.fast = fast
+        self.path_name = "torch-int8" if fast and path_name == "fp32" else path_name
         self.batch_size = int(batch_size)
         self.threads = threads or default_threads()
         self.trained_from = trained_from
 
     # -- the contract ----------------------------------------------------------
     @classmethod
-    def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, base: str | None = None,
-                 batch_size: int = 32, threads: int | None = None, **_ignored) -> "EncoderTagger":
+    def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, exact: bool = False,
+                 backend: str = "torch", base: str | None = None, batch_size: int = 32, threads: int | None = None,
+                 **_ignored) -> "EncoderTagger":
         import torch
 
+        from .backends import choose_path, prepare_network
+
+        path_name = choose_path(exact=exact, fast=fast, backend=backend, where=str(d))
         settings = EncoderSettings.from_dict(manifest.config, f"{d}: manifest 'config'")
         with torch.random.fork_rng(devices=[]):  # building the network must not move the caller's RNG
             net, tokenizer = _load_network(d, settings, scheme, base)
-        if fast:
-            from .quantize import quantize_dynamic_int8
-
-            net = quantize_dynamic_int8(net)
+        net = prepare_network(net, path_name, model_dir=d, threads=threads)
         return cls(net, tokenizer, settings, scheme, Thresholds.from_dict(manifest.thresholds, str(d)), str(d),
-                   fast=fast, batch_size=batch_size, threads=threads, trained_from=manifest.trained_from)
+                   fast=fast, batch_size=batch_size, threads=threads, trained_from=manifest.trained_from,
+                   path_name=path_name)
 
     def manifest(self) -> Manifest:
         weights = [WEIGHTS_NAME] + ([ENCODER_CONFIG_NAME] if self.settings.is_full else [])
@@ -177,8 +180,7 @@ class EncoderTagger(SentenceTagger):
 
     def save(self, out_dir: str | os.PathLike, metrics: dict | None = None) -> Path:
         """Write the model directory atomically (a model card already there is kept)."""
-        if self.fast:
-            raise ModelError(f"{out_dir}: an int8 (fast) model is not saved; save the model loaded without fast=True")
+        refuse_unexact_save(self, out_dir)
         from safetensors.torch import save_file
 
         net, settings = self.net, self.settings

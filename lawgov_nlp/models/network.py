@@ -16,7 +16,9 @@ HEAD_PREFIXES = ("dimension_head", "role_head")
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str = "mean") -> torch.Tensor:
-    """Sentence vectors from token states: the first token (``cls``) or the masked mean."""
+    """Sentence vectors from token states: the first token (``cls``) or the masked mean, in float32
+    (a bfloat16 encoder's states are summed in float32)."""
+    hidden = hidden.float()
     if how == "cls":
         return hidden[:, 0]
     m = attention_mask.unsqueeze(-1).to(hidden.dtype)

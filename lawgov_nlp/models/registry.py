@@ -112,15 +112,21 @@ def _from_hub(repo_id: str) -> Path:
                          f"hub ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from e
 
 
-def load(name_or_path: str | os.PathLike | None = None, *, fast: bool = False, **options):
-    """Load any model kind (see the module docstring); ``fast=True`` asks for the int8 path where a kind has one.
+def load(name_or_path: str | os.PathLike | None = None, *, fast: bool = False, exact: bool = False,
+         backend: str = "torch", **options):
+    """Load any model kind (see the module docstring).
 
-    Other options (``base=``, ``batch_size=``, ``threads=``) go to the kind; a kind ignores the
-    ones it has no use for.
+    For the neural kinds the default is the fastest path that passed the parity check against the
+    float32 reference (bfloat16 on CPUs that compute it natively); ``exact=True`` gives the float32
+    reference, ``backend="onnx"`` the ONNX Runtime int8 encoder, ``fast=True`` PyTorch dynamic int8
+    (see :mod:`lawgov_nlp.models.backends`). Other options (``base=``, ``batch_size=``,
+    ``threads=``) go to the kind; a kind ignores the ones it has no use for.
     """
     target = resolve(name_or_path)
     if target == "keywords":
         return tagger_class("keywords")(options.get("scheme"))
     man, scheme = read_manifest(target)
     cls = tagger_class(man.kind, str(target))
+    if backend != "torch" or exact:
+        options.update(backend=backend, exact=exact)
     return cls.from_dir(Path(target), man, scheme, fast=fast, **options)

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
-from ..errors import ReadError
+from ..errors import ModelError, ReadError
 from ..records import Decision, TaggedDocument, TaggedSentence
 from ..text.reading import Document, read_file, read_text
 from ..text.segment import Sentence, heading_level
@@ -204,7 +204,49 @@ class Tagger(abc.ABC):
         return out
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} kind={self.kind!r} path={self.path!r}>"
+        extra = f" run={self.path_name!r}" if getattr(self, "path_name", None) else ""
+        return f"<{type(self).__name__} kind={self.kind!r} path={self.path!r}{extra}>"
+
+
+def refuse_unexact_save(tagger, out_dir) -> None:
+    """Only the float32 reference is saved: a bfloat16, int8 or ONNX network is a derived copy."""
+    run = getattr(tagger, "path_name", "fp32")
+    if run != "fp32":
+        raise ModelError(f"{out_dir}: this model was loaded for speed ({run}) and is not saved; "
+                         "load it with exact=True (lg.load(path, exact=True)) to save it")
+
+
+class VectorCache:
+    """A bounded cache of sentence vectors by text (least recently stored go first), so that
+    sentences repeated across documents and calls (boilerplate, headings) are encoded once."""
+
+    def __init__(self, size: int = 20000):
+        from collections import OrderedDict
+
+        self.size = max(0, int(size))
+        self._d: "OrderedDict[str, Any]" = OrderedDict()
+        self.hits = 0
+
+    def lookup(self, keys: Sequence[str]) -> dict:
+        found = {}
+        for k in keys:
+            v = self._d.get(k)
+            if v is not None:
+                found[k] = v
+        self.hits += sum(1 for k in keys if k in found)
+        return found
+
+    def store(self, keys: Iterable[str], vectors) -> None:
+        if not self.size:
+            return
+        for i, k in enumerate(keys):
+            self._d[k] = vectors[i].copy()
+            self._d.move_to_end(k)
+        while len(self._d) > self.size:
+            self._d.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._d)
 
 
 class SentenceTagger(Tagger):

@@ -220,7 +220,7 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
             t1 = time.time()
             train_encoder(s1, resume=resume, log=log, progress=progress)
             stage1_seconds = time.time() - t1
-    encoder = load(enc_dir, threads=threads, batch_size=64)
+    encoder = load(enc_dir, threads=threads, batch_size=64, exact=True)  # vectors of the float32 reference
     if encoder.kind != "encoder" or encoder.settings.use_section:
         raise LawgovError(f"{enc_dir}: stage 1 must be an encoder model trained without the heading prefix")
     enc_metrics = json.loads((enc_dir / "metrics.json").read_text(encoding="utf-8")) if (enc_dir / "metrics.json").is_file() else {}

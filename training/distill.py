@@ -1,0 +1,194 @@
+"""Distil the shipped context model's sentence encoder into a smaller student (6 or 4 layers).
+
+Usage: python training/distill.py --layers 6 [--teacher lawgov-zh-small] [--out models/lawgov-zh-small-6l]
+                                  [--epochs 3] [--threads 2]
+
+The student is the bundled base cut to its first N layers with LoRA adapters on every layer. It
+learns the teacher's float32 sentence vectors (mean squared error + cosine), so that the
+teacher's document-context layer, copied unchanged, reads the student's vectors; and it learns the
+teacher's probabilities through that frozen layer (KL divergence, temperature 1) on whole training
+documents. No gold label is used: the targets are the teacher's.
+
+Text: the training split's sentences (``training/data/train.jsonl``) plus unlabelled fragments cut
+from them at clause boundaries (，；：), which read like the short clauses, list items and
+headings of real reports. Dev, test and the real samples are never read, so the parity figures
+measured on them by ``training/benchmarks/tag_speed.py --parity`` are held out.
+
+The result is a ``context`` model directory (manifest, scheme, LoRA adapters + the copied context
+layer, about 3 MB) loadable with ``lawgov_nlp.load``; its card records what it was distilled from.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def fragments(texts: list[str], rng: random.Random, per_text: int = 1) -> list[str]:
+    """Clause-boundary fragments of longer sentences (unlabelled extra text for distillation)."""
+    out = []
+    for t in texts:
+        parts = [p for p in re.split(r"(?<=[，；：])", t) if p]
+        if len(parts) < 3:
+            continue
+        for _ in range(per_text):
+            a = rng.randrange(0, len(parts) - 1)
+            b = rng.randrange(a + 1, min(len(parts), a + 3) + 1)
+            frag = "".join(parts[a:b]).rstrip("，；：")
+            if 6 <= len(frag) < len(t):
+                out.append(frag)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--teacher", default="lawgov-zh-small")
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--out")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--kd-epochs", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", default=str(ROOT / "runs" / "distill"))
+    a = ap.parse_args()
+
+    import numpy as np
+    import torch
+
+    import lawgov_nlp as lg
+    from lawgov_nlp.data.corpus import load_records
+    from lawgov_nlp.models.context import ContextTagger
+    from lawgov_nlp.models.encoder import encode_items, tokenize_items
+    from lawgov_nlp.models.features import structure_features
+    from lawgov_nlp.models.network import build_network
+    from lawgov_nlp.models.settings import EncoderSettings, LoraSettings
+    from lawgov_nlp.models.tagger import records_as_documents
+
+    torch.manual_seed(a.seed)
+    rng = random.Random(a.seed)
+    torch.set_num_threads(a.threads)
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    out = Path(a.out or ROOT / "models" / f"lawgov-zh-small-{a.layers}l")
+    t_start = time.time()
+
+    teacher = lg.load(a.teacher, exact=True, threads=a.threads, batch_size=64)
+    scheme = teacher.scheme
+    train = load_records(ROOT / "training" / "data" / "train.jsonl", scheme)
+    base_texts = sorted({r["text"] for r in train})
+    texts = base_texts + sorted(set(fragments(base_texts, rng)) - set(base_texts))
+    cache = work / "teacher_vectors.npz"
+    if cache.is_file() and json.loads(str(np.load(cache)["texts"])) == texts:
+        tv = np.load(cache)["vectors"]
+    else:
+        t0 = time.time()
+        tv = teacher.sentence_vectors(texts)
+        np.savez(cache, vectors=tv, texts=json.dumps(texts, ensure_ascii=False))
+        print(f"teacher vectors for {len(texts)} texts in {time.time() - t0:.0f} s", flush=True)
+    print(f"{len(base_texts)} training sentences + {len(texts) - len(base_texts)} fragments", flush=True)
+
+    settings = EncoderSettings(base=teacher.settings.base, max_length=teacher.settings.max_length, use_section=False,
+                               pooling=teacher.settings.pooling, dropout=0.0, encoder_layers=a.layers,
+                               lora=LoraSettings(r=a.rank, alpha=2 * a.rank, dropout=0.0, layers=None))
+    net = build_network(settings, len(scheme.dimension_codes), len(scheme.role_codes), seed=a.seed)
+    net.freeze_for_lora()
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.0)
+    tok = teacher.tokenizer
+    items, owner, _ = encode_items(tok, settings, texts, None)
+    first = {}
+    for k, i in enumerate(owner):  # a long sentence: its first window learns its whole vector
+        first.setdefault(i, k)
+    idx = list(first)
+    target = torch.from_numpy(np.asarray(tv, dtype=np.float32))
+    scale = float(target.std())
+    steps = a.epochs * math.ceil(len(idx) / a.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.1)
+    net.train()
+    step = 0
+    for ep in range(a.epochs):
+        rng.shuffle(idx)
+        # length-bucketed batches: sort chunks of 50 batches by length, then shuffle the batches
+        chunks = [sorted(idx[c:c + a.batch * 50], key=lambda i: len(texts[i])) for c in range(0, len(idx), a.batch * 50)]
+        batches = [ch[s:s + a.batch] for ch in chunks for s in range(0, len(ch), a.batch)]
+        rng.shuffle(batches)
+        tot, t0 = 0.0, time.time()
+        for b in batches:
+            enc = tokenize_items(tok, settings, [items[first[i]] for i in b])
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                z = net.encode(enc["input_ids"], enc["attention_mask"])
+            t = target[b]
+            loss = ((z - t) ** 2).mean() / scale ** 2 + (1 - torch.nn.functional.cosine_similarity(z, t)).mean()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            tot += float(loss)
+        print(f"epoch {ep + 1}/{a.epochs}: vector loss {tot / len(batches):.4f} ({time.time() - t0:.0f} s)", flush=True)
+
+    # KL through the frozen context layer on whole training documents
+    ctx = teacher.context_net
+    for p in ctx.parameters():
+        p.requires_grad = False
+    docs, _ = records_as_documents(train)
+    with torch.inference_mode():
+        teacher_probs = teacher.predict_documents(docs)
+    opt = torch.optim.AdamW(params, lr=a.lr / 4, weight_decay=0.0)
+    ctx.eval()
+    order = list(range(len(docs)))
+    for ep in range(a.kd_epochs):
+        rng.shuffle(order)
+        tot, t0 = 0.0, time.time()
+        for j in order:
+            d = docs[j]
+            its, own, wt = encode_items(tok, settings, [s.text for s in d], None)
+            fst = {}
+            for k, i in enumerate(own):
+                fst.setdefault(i, k)
+            zs = []
+            for s in range(0, len(d), a.batch):
+                enc = tokenize_items(tok, settings, [its[fst[i]] for i in range(s, min(len(d), s + a.batch))])
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    zs.append(net.encode(enc["input_ids"], enc["attention_mask"]))
+            v = torch.cat(zs)[None]
+            f = torch.from_numpy(structure_features(d))[None]
+            m = torch.ones(1, len(d), dtype=torch.bool)
+            dl, rl = ctx(v, f, m, None)
+            tdp = torch.from_numpy(teacher_probs[j][0])
+            trp = torch.from_numpy(teacher_probs[j][1])
+            kl = (torch.nn.functional.kl_div(torch.log_softmax(dl[0].float(), -1), tdp, reduction="batchmean")
+                  + torch.nn.functional.kl_div(torch.log_softmax(rl[0].float(), -1), trp, reduction="batchmean"))
+            with torch.no_grad():
+                tvd = torch.from_numpy(teacher.sentence_vectors([s.text for s in d]))
+            loss = kl + ((v[0] - tvd) ** 2).mean() / scale ** 2
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            tot += float(loss)
+        print(f"kd epoch {ep + 1}/{a.kd_epochs}: loss {tot / len(order):.4f} ({time.time() - t0:.0f} s)", flush=True)
+
+    net.eval()
+    student = ContextTagger(net, tok, settings, ctx, teacher.context_settings, scheme, teacher.thresholds,
+                            trained_from={"distilled_from": str(a.teacher), "layers": a.layers,
+                                          "texts": len(texts), "epochs": a.epochs, "kd_epochs": a.kd_epochs,
+                                          "seconds": round(time.time() - t_start)})
+    student.save(out)
+    print(f"saved {out} ({time.time() - t_start:.0f} s in all)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
