@@ -76,7 +76,10 @@ def _table(document, header: Sequence[str], rows: Sequence[Sequence[Any]], size_
             cell.text = ""
             run = cell.paragraphs[0].add_run(_x(v))
             _set_font(run, BODY_FONT, size_pt)
-    if widths_cm:
+    if widths_cm:  # LibreOffice reads the grid's column widths, Word the cells': set both, no autofit
+        t.autofit = False
+        for col, w in zip(t.columns, widths_cm):
+            col.width = Cm(w)
         for row in t.rows:
             for cell, w in zip(row.cells, widths_cm):
                 cell.width = Cm(w)
@@ -168,10 +171,10 @@ def build_brief(docs: Sequence["Any"], *, scheme: "Any" = None, title: str | Non
     if reps:
         dims = list(lab.dimensions)
         header = ["报告", *[reps[0].short(d) for d in dims], "问题句"]
-        rows = [[label, *[f"{r.counts[d]}（{_pct(r.shares[d])}）" if r.counts[d] else "—" for d in dims],
+        rows = [[label, *[f"{r.counts[d]}\n{_pct(r.shares[d])}" if r.counts[d] else "—" for d in dims],
                  r.n_problems] for r, label in zip(reps, labels)]
         _table(document, header, rows, size_pt=8, widths_cm=[5.0] + [1.75] * len(dims) + [1.3])
-        document.add_paragraph("表中为各维度正文句数（占该报告正文句的比例），“—”表示未覆盖。维度全称："
+        document.add_paragraph("表中为各维度正文句数及其占该报告正文句的比例，“—”表示未覆盖。维度全称："
                                + "；".join(f"{reps[0].short(d)}＝{reps[0].name(d)}" for d in dims) + "。")
 
     # 二、各报告情况 -------------------------------------------------------

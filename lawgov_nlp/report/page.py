@@ -185,13 +185,14 @@ def _meta_html(meta: "Any") -> str:
 
 def _trend_svg(t: Trend, colours: dict[str, str]) -> str:
     """A small line chart: each dimension's share of body sentences per year."""
-    w, h, left, right, top, bottom = 560, 220, 44, 150, 12, 28
+    w, h, left, right, top, bottom = 560, 220, 44, 130, 12, 28
+    left_pad = 16  # room for the first and last year labels
     pw, ph = w - left - right, h - top - bottom
     vmax = max([t.share(y, d) for y in t.years for d in t.dimensions] + [0.05])
     n = len(t.years)
 
     def x(i):
-        return left + (pw * i / (n - 1) if n > 1 else pw / 2)
+        return left + left_pad + ((pw - 2 * left_pad) * i / (n - 1) if n > 1 else pw / 2)
 
     def y(v):
         return top + ph * (1 - v / vmax)
@@ -206,7 +207,8 @@ def _trend_svg(t: Trend, colours: dict[str, str]) -> str:
     for i, yr in enumerate(t.years):
         out.append(f'<text x="{x(i):.1f}" y="{h - 8}" text-anchor="middle" font-size="12" fill="#444">{yr}</text>')
     ends = []
-    for d in t.dimensions:
+    drawn = [d for d in t.dimensions if any(t.counts[yr][d] for yr in t.years)]  # lines at 0 % all along hide the rest
+    for d in drawn:
         pts = " ".join(f"{x(i):.1f},{y(t.share(yr, d)):.1f}" for i, yr in enumerate(t.years))
         tip = "；".join(f"{yr}年 {_pct(t.share(yr, d))}（问题 {t.problems[yr][d]}）" for yr in t.years)
         out.append(f'<polyline points="{pts}" fill="none" stroke="{colours[d]}" stroke-width="2">'
@@ -219,9 +221,12 @@ def _trend_svg(t: Trend, colours: dict[str, str]) -> str:
     for e in ends:  # end labels, pushed apart so that they never overlap
         e[0] = max(e[0], last + 12)
         last = e[0]
-        out.append(f'<text x="{left + pw + 8}" y="{e[0] + 4:.1f}" font-size="11" fill="{colours[e[1]]}">'
+        out.append(f'<text x="{left + pw + 22}" y="{e[0] + 4:.1f}" font-size="11" fill="{colours[e[1]]}">'
                    f'{_e(t.short(e[1]))}</text>')
     out.append("</svg>")
+    never = [d for d in t.dimensions if d not in drawn]
+    if never:
+        out.append('<div class="note">各年均未涉及：' + "、".join(_e(t.name(d)) for d in never) + "</div>")
     return "".join(out)
 
 
