@@ -163,3 +163,21 @@ def test_counts_agree_between_cli_page_xlsx_and_docx(tmp_path):
     nums["docx"] = tuple(int(x) for x in re.findall(r"\d+", para.split("。")[0]))
     assert len(set(nums.values())) == 1, nums
     assert nums["html"][4] > 0 and COUNT_DEFINITION in page
+
+
+def test_tag_rows_carry_the_metadata(tmp_path):
+    import csv
+
+    src = tmp_path / "qh.txt"
+    src.write_text(_county(2022, script="traditional"), encoding="utf-8")
+    out = tmp_path / "t.csv"
+    res = runner.invoke(app, ["tag", str(src), "-o", str(out), "--model", "keywords", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert rows and {r["doc_office"] for r in rows} == {"青禾縣人民政府"}
+    assert {(r["doc_level"], r["doc_year"], r["doc_genre"], r["doc_date"]) for r in rows} == {("县", "2022", "annual_report", "")}
+    doc = lg.load("keywords").tag_file(src)
+    assert doc.info["metadata"]["office"]["evidence"] == src.read_text(encoding="utf-8")[
+        doc.info["metadata"]["office"]["start"]:doc.info["metadata"]["office"]["end"]]
+    hand = type(doc)(doc.doc_id, doc.sentences, doc.path, {}, doc.dimension_names)  # no info: read from sentences
+    assert hand.metadata.values() == doc.metadata.values()
