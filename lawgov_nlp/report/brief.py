@@ -16,7 +16,6 @@ Counts follow :data:`~lawgov_nlp.report.summary.COUNT_DEFINITION`, as on the pag
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -233,11 +232,7 @@ def build_brief(docs: Sequence["Any"], *, scheme: "Any" = None, title: str | Non
 
 def write_docx(docs: Sequence["Any"], path: str | os.PathLike, **kwargs) -> Path:
     """Write the brief (see :func:`build_brief`) atomically."""
-    from ..output import atomic_write
+    from ..output import atomic_save
 
-    document = build_brief(docs, **kwargs)
-    buf = io.BytesIO()
-    document.save(buf)
-    with atomic_write(path, mode="wb", encoding=None) as fh:
-        fh.write(buf.getvalue())
+    atomic_save(path, build_brief(docs, **kwargs))
     return Path(path)

@@ -4,7 +4,6 @@ Every text cell is stored as text (a sentence starting with ``=`` is never a liv
 characters XLSX cannot hold become U+FFFD (see :mod:`lawgov_nlp.output`)."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -208,11 +207,7 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
 
 def write_xlsx(docs: Sequence["Any"], path: str | os.PathLike, **kwargs) -> Path:
     """Write the workbook (see :func:`build_workbook`) atomically."""
-    from ..output import atomic_write
+    from ..output import atomic_save
 
-    wb = build_workbook(docs, **kwargs)
-    buf = io.BytesIO()
-    wb.save(buf)
-    with atomic_write(path, mode="wb", encoding=None) as fh:
-        fh.write(buf.getvalue())
+    atomic_save(path, build_workbook(docs, **kwargs))
     return Path(path)
