@@ -171,3 +171,18 @@ def test_office_key_matches_across_scripts_and_forms():
     a = extract_metadata("青禾县人民政府关于2021年度法治政府建设情况的报告\n")
     b = extract_metadata(to_traditional("青禾县2022年法治政府建设年度报告\n"))
     assert a.office_key == b.office_key == "青禾县"
+
+
+def test_web_page_chrome_is_not_a_title():
+    text = ("首页 > 政务公开 > 法治政府建设 > 年度报告\n云溪市人民政府关于2022年度法治政府建设情况的报告\n"
+            "来源：云溪市司法局  发布时间：2023-02-10 09:30\n【打印】【关闭】\n2022年，我市坚持依法行政。\n")
+    for _, t in _both_scripts(text):
+        m = extract_metadata(t)
+        _check_evidence(m, t)
+        assert to_simplified_chars(m.title.value) == "云溪市人民政府关于2022年度法治政府建设情况的报告"
+        assert to_simplified_chars(m.office.value) == "云溪市人民政府"      # the title's office, not the 来源
+        assert m.date.value == "2023-02-10" and m.date.rule == "published-line"
+    news = "当前位置：首页 > 工作动态\n青禾县开展2023年度行政执法案卷评查\n来源：青禾县司法局\n近日，县司法局组织评查。\n"
+    m = extract_metadata(news)
+    assert m.genre.value == "news" and m.office.value == "青禾县司法局" and m.year.value == 2023
+    assert extract_metadata("关于开展2023年度行政执法案卷评查的通知\n").genre.value == "other"

@@ -72,6 +72,8 @@ _TITLE_WORDS = re.compile(r"报告|方案|要点|通报|清单|举措|措施|意
 _DOC_NUMBER = re.compile(r"^[^\s，。]{1,12}[〔\[［【(（]\s*(?:19|20)\d{2}\s*[〕\]］】)）]\s*\d+\s*号$")
 _LABEL_LINE = re.compile(r"^(?:来源|信息来源|发布机构|发文机关|发布单位|发布时间|发布日期|成文日期|索引号|"
                          r"主题分类|文号|作者|编辑|责任编辑|浏览次数|字号)\s*[:：]")
+# Web page chrome among the first lines: breadcrumbs, print/close links (never a title or a source)
+_NAV_LINE = re.compile(r"^(?:当前位置|您当前所在的位置|您的位置|所在位置)|首页\s*[>＞»]|\s[>＞»]\s|【(?:打印|关闭|字体)")
 _SOURCE_RE = re.compile(r"(?:来源|信息来源|发布机构|发文机关|发布单位)\s*[:：]\s*")
 _PUBLISHED_RE = re.compile(r"(?:发布时间|发布日期|成文日期|印发日期|时间)\s*[:：]\s*")
 _OPENING_RE = re.compile(rf"^({_YEAR})\s*年(?:度|以来)?\s*[，,]")
@@ -84,7 +86,7 @@ _GENRE_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("inspection", re.compile(r"督察.{0,12}(?:通报|反馈)|(?:通报|反馈).{0,12}督察|督查.{0,6}通报")),
     ("work_plan", re.compile(r"工作要点|工作计划|工作安排|任务清单|重点任务")),
     ("annual_report", re.compile(r"年度报告|(?:情况|工作)的?报告|工作总结|年度.{0,20}报告|报告$")),
-    ("news", re.compile(r"召开|举行|举办|启动|推进会|培训班|获评|荣获|入选|走进|调研")),
+    ("news", re.compile(r"^(?!关[于於]).*?(?:召开|举行|举办|启动|开展|部署|推进会|培训班|获评|荣获|入选|走进|调研)")),
 ]
 # Genre by structure: problem→measure fields; the headings of an annual report (主要举措和成效,
 # 存在的不足, 下一年度安排), of which two must be there.
@@ -462,7 +464,7 @@ def extract_metadata(text: str, page_title: str = "") -> DocumentMetadata:
     give (its fields have ``source="page_title"``).
     """
     simp = to_simplified_chars(text)
-    lines = _lines(text, simp)
+    lines = [ln for ln in _lines(text, simp) if not _NAV_LINE.search(ln.simp)]
     got: dict[str, MetaField | None] = dict.fromkeys(FIELDS)
     title = _title(lines, text)
     pt = None
