@@ -179,10 +179,16 @@ def test_web_page_chrome_is_not_a_title():
     for _, t in _both_scripts(text):
         m = extract_metadata(t)
         _check_evidence(m, t)
-        assert to_simplified_chars(m.title.value) == "云溪市人民政府关于2022年度法治政府建设情况的报告"
+        assert m.title.value == t.splitlines()[1]
         assert to_simplified_chars(m.office.value) == "云溪市人民政府"      # the title's office, not the 来源
         assert m.date.value == "2023-02-10" and m.date.rule == "published-line"
     news = "当前位置：首页 > 工作动态\n青禾县开展2023年度行政执法案卷评查\n来源：青禾县司法局\n近日，县司法局组织评查。\n"
     m = extract_metadata(news)
     assert m.genre.value == "news" and m.office.value == "青禾县司法局" and m.year.value == 2023
     assert extract_metadata("关于开展2023年度行政执法案卷评查的通知\n").genre.value == "other"
+    # a report whose title names only its place: the place, not the web page's 来源 (the publisher)
+    page = "来源：白沙区司法局  发布时间：2024-02-01\n云溪市白沙区2023年法治政府建设年度报告\n一、主要举措和成效\n"
+    for _, t in _both_scripts(page):
+        m = extract_metadata(t)
+        assert to_simplified_chars(m.office.value) == "云溪市白沙区" and m.level.value == "区"
+        assert m.office.rule == "title-place"

@@ -476,17 +476,24 @@ def extract_metadata(text: str, page_title: str = "") -> DocumentMetadata:
                 pt = _field(page_title, ln.start, ln.end, ln.text, "page-title", "page_title")
     got["title"] = title or pt
 
-    # office and level: title (an office) > 来源/发布机构 > 落款 > opening subject > the title's place
-    candidates = []
+    # genre: the title's words > the structure > "other" for a title that says none of them
+    g = _genre_from_title(got["title"], page_title if got["title"] is pt else text) if got["title"] else None
+    g = g or _genre_from_structure(lines, text)
+    if g is None and title is not None:
+        g = _field(text, title.start, title.end, "other", "title")
+    got["genre"] = g
+
+    # office and level: an office in the title > 落款 > the opening's subject > the place the title
+    # starts with > a 来源/发布机构 line (the web publisher); for news the publisher comes second
     from_title = _title_office(title, text) if title else None
-    if from_title and from_title[1].rule == "title":
-        candidates.append(from_title)
-    candidates += [x for x in (_source_office(lines, text), _signature_office(lines, text)) if x]
     o_year, o_office = _opening(lines, text, title)
-    if o_office:
-        candidates.append(o_office)
-    if from_title and from_title[1].rule == "title-place":
-        candidates.append(from_title)
+    source = _source_office(lines, text)
+    title_office = from_title if from_title and from_title[1].rule == "title" else None
+    title_place = from_title if from_title and from_title[1].rule == "title-place" else None
+    order = [title_office, _signature_office(lines, text), o_office, title_place, source]
+    if g is not None and g.value == "news":
+        order = [title_office, source] + order[1:4]
+    candidates = [x for x in order if x]
     if not candidates and pt is not None:
         from_pt = _title_office(pt, page_title, "page_title")
         if from_pt:
@@ -510,11 +517,5 @@ def extract_metadata(text: str, page_title: str = "") -> DocumentMetadata:
                         "page_title")
     got["year"] = year
 
-    # genre: the title's words > the structure > "other" for a title that says none of them
-    g = _genre_from_title(got["title"], page_title if got["title"] is pt else text) if got["title"] else None
-    g = g or _genre_from_structure(lines, text)
-    if g is None and title is not None:
-        g = _field(text, title.start, title.end, "other", "title")
-    got["genre"] = g
     got["date"] = _published(lines, text)
     return DocumentMetadata(**got, page_title=page_title)
