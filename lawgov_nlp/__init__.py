@@ -19,6 +19,7 @@ from ._version import __version__
 from .errors import (ConfigError, CorpusError, LawgovError, ModelError, OutputError, ReadError, SchemeError,
                      UsageError)
 from .scheme import LabelScheme, load_scheme
+from .text.metadata import DocumentMetadata, extract_metadata
 from .text.reading import Document, read_bytes, read_file, read_text
 from .text.segment import Section, Sentence, segment
 
@@ -57,7 +58,7 @@ def __getattr__(name):  # lazy: model classes import torch only when used
 __all__ = [
     "load", *_LAZY,
     "LawgovError", "ReadError", "SchemeError", "ModelError", "ConfigError", "CorpusError", "OutputError", "UsageError",
-    "LabelScheme", "load_scheme",
+    "LabelScheme", "load_scheme", "DocumentMetadata", "extract_metadata",
     "Sentence", "Section", "segment",
     "Document", "read_file", "read_bytes", "read_text",
     "__version__",

@@ -173,6 +173,16 @@ def atomic_write(path: "str | os.PathLike | Output", mode: str = "w", encoding: 
         raise
 
 
+def atomic_save(path: "str | os.PathLike | Output", obj) -> Path:
+    """Write a document object that saves itself to a stream (an openpyxl Workbook, a python-docx
+    Document) atomically: it is saved to memory first, so a failed save leaves ``path`` as it was."""
+    buf = io.BytesIO()
+    obj.save(buf)
+    with atomic_write(path, mode="wb", encoding=None) as fh:
+        fh.write(buf.getvalue())
+    return Path(path.path if isinstance(path, Output) else path)
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike, replaced: Sequence[str] = ()) -> Iterator[Path]:
     """Build a directory in a temporary sibling and swap it into place only on success.

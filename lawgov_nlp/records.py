@@ -8,7 +8,10 @@ and every class's probability.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .text.metadata import DocumentMetadata
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,37 @@ class TaggedDocument:
     def to_dicts(self) -> list[dict]:
         return [s.to_dict() for s in self.sentences]
 
+    @property
+    def metadata(self) -> "DocumentMetadata":
+        """Title, office, level, year, genre and date (:mod:`lawgov_nlp.text.metadata`).
+
+        From ``info["metadata"]`` (what the reader found in the whole text); a document built
+        without it (hand-made, or read back from rows) is read from its sentences, placed at
+        their offsets, so evidence offsets still point into the original text.
+        """
+        from .text.metadata import DocumentMetadata, extract_metadata
+
+        info = self.info if isinstance(self.info, dict) else {}
+        if isinstance(info.get("metadata"), dict):
+            return DocumentMetadata.from_dict(info["metadata"])
+        return extract_metadata(self.text_from_sentences(), str(info.get("page_title") or ""))
+
+    def text_from_sentences(self) -> str:
+        """The document text as far as the sentences hold it: each sentence at its offsets, line
+        breaks between (the gaps' own characters are not kept in tagged records)."""
+        if not self.sentences:
+            return ""
+        buf = ["\n"] * max(s.end for s in self.sentences)
+        for s in self.sentences:
+            if len(s.text) == s.end - s.start:
+                buf[s.start:s.end] = list(s.text)
+        return "".join(buf)
+
     def to_records(self) -> list[dict]:
-        """Flat rows (one per sentence) for CSV/XLSX: probabilities as ``p_<dimension>`` columns."""
-        return [s.to_row(self.dimension_names) for s in self.sentences]
+        """Flat rows (one per sentence) for JSONL/CSV/XLSX: probabilities as ``p_<dimension>`` columns,
+        the document's metadata as ``doc_title`` … ``doc_date`` ("" where not found)."""
+        meta = self.metadata.columns()
+        return [{**s.to_row(self.dimension_names), **meta} for s in self.sentences]
 
     def to_dataframe(self):
         import pandas as pd

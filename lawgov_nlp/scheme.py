@@ -20,7 +20,7 @@ DEFAULT_SCHEME = "zh-2021"
 _TOP_REQUIRED = {"name", "dimensions", "roles"}
 _TOP_OPTIONAL = {"version", "description", "problem_role", "fallback_dimension", "fallback_role"}
 _LABEL_REQUIRED = {"code", "name"}
-_LABEL_OPTIONAL = {"scope", "cues"}
+_LABEL_OPTIONAL = {"scope", "cues", "short"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ class Label:
     name: str
     scope: str = ""
     cues: tuple[str, ...] = ()
+    short: str = ""       # a short display name (table headers, charts); "" = none given
+
+    @property
+    def short_name(self) -> str:
+        """``short`` where the scheme gives one, else the first four characters of ``name``."""
+        return self.short or self.name[:4]
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,10 @@ class LabelScheme:
 
     def to_dict(self) -> dict[str, Any]:
         def lab(x: Label) -> dict[str, Any]:
-            return {"code": x.code, "name": x.name, "scope": x.scope, "cues": list(x.cues)}
+            d = {"code": x.code, "name": x.name, "scope": x.scope, "cues": list(x.cues)}
+            if x.short:
+                d["short"] = x.short
+            return d
 
         return {
             "name": self.name,
@@ -150,7 +159,7 @@ def _labels(items: Any, key: str, source: str) -> tuple[Label, ...]:
         if not isinstance(cues, list):
             raise SchemeError(f"{where}: key 'cues' must be a list of strings")
         out.append(Label(code=code, name=str(item["name"]).strip(), scope=str(item.get("scope") or ""),
-                         cues=tuple(str(c) for c in cues)))
+                         cues=tuple(str(c) for c in cues), short=str(item.get("short") or "").strip()))
     return tuple(out)
 
 

@@ -99,7 +99,10 @@ def test_compare_and_least_covered(synthetic):
     lc = least_covered(synthetic)
     assert list(lc.index) == list(range(1, len(REAL) + 1))
     assert SCHEME.fallback_dimension not in set(lc["dimension"])
-    assert lc["mean_share"].is_monotonic_increasing
+    assert lc["coverage_rate"].is_monotonic_increasing                     # ranked by reports covering first
+    assert lc["coverage_rate"].tolist() == [n / 2 for n in lc["documents"]]
+    for _, grp in lc.groupby("coverage_rate"):                              # then by mean sentence share
+        assert grp["mean_share"].is_monotonic_increasing
     assert set(lc["dimension"].iloc[: len(REAL) - 3]) == set(REAL[3:])   # covered nowhere: ranked first
     assert lc.set_index("dimension").loc[a, "documents"] == 2
     assert lc.set_index("dimension").loc[REAL[2], "missing_in"] == 1

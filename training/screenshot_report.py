@@ -15,6 +15,8 @@ Usage, from the repository root:
     python training/screenshot_report.py /tmp/samples.html --make tests/data/samples --model models/lawgov-zh-small
     # a taller window shows more of the page (Chromium's --screenshot captures the window only)
     python training/screenshot_report.py report.html --height 6000
+    # and the print view (what "print to PDF" gives), first 3 pages as PNG (needs poppler-utils)
+    python training/screenshot_report.py report.html --print-pages 3
 
 Besides the PNG it checks, and exits 1 when one fails:
 
@@ -65,6 +67,23 @@ def screenshot(html: Path, png: Path, width: int = 1400, height: int = 2000, chr
     return png
 
 
+def print_view(html: Path, png: Path, chromium: str | None = None, pages: int = 1, dpi: int = 60) -> list[Path]:
+    """The page as the browser prints it (the print stylesheet): ``--print-to-pdf``, then the first
+    ``pages`` pages as PNG (``pdftoppm`` from poppler-utils) beside ``png`` (``name-1.png`` …)."""
+    pdf = png.with_suffix(".pdf")
+    if pdf.exists():
+        pdf.unlink()
+    run_chromium(chromium or find_chromium(), [f"--print-to-pdf={pdf.resolve()}", "--no-pdf-header-footer",
+                                               html.resolve().as_uri()])
+    if not pdf.exists():
+        sys.exit("chromium wrote no PDF for the print view")
+    if not shutil.which("pdftoppm"):
+        sys.exit(f"print view saved as {pdf}; install poppler-utils (pdftoppm) for PNGs")
+    stem = png.with_suffix("")
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", str(pages), str(pdf), str(stem)], check=True)
+    return sorted(png.parent.glob(f"{stem.name}-*.png"))
+
+
 def dump_dom(html: Path, chromium: str | None = None) -> str:
     res = run_chromium(chromium or find_chromium(), ["--dump-dom", html.resolve().as_uri()])
     return res.stdout
@@ -105,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=1400)
     ap.add_argument("--height", type=int, default=2000)
     ap.add_argument("--no-checks", action="store_true", help="Only take the screenshot.")
+    ap.add_argument("--print-pages", type=int, default=0, metavar="N",
+                    help="Also render the print view (print stylesheet, A4) and save its first N pages as PNG.")
     a = ap.parse_args(argv)
     if a.make:
         cmd = [sys.executable, "-m", "lawgov_nlp.cli", "report", *a.make, "-o", str(a.html), "--no-progress"]
@@ -117,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     chromium = find_chromium()
     png = screenshot(a.html, a.output or a.html.with_suffix(".png"), a.width, a.height, chromium)
     print(f"screenshot: {png} ({png.stat().st_size / 1024:.0f} KB, {a.width}x{a.height})")
+    if a.print_pages:
+        pv = a.output.with_name(a.output.stem + "-print.png") if a.output else a.html.with_name(a.html.stem + "-print.png")
+        for p in print_view(a.html, pv, chromium, a.print_pages):
+            print(f"print view: {p} ({p.stat().st_size / 1024:.0f} KB)")
     if a.no_checks:
         return 0
     problems = checks(a.html, chromium)

@@ -11,7 +11,8 @@ from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPT
 
 def report(
     paths: List[str] = typer.Argument(..., help="Report files, folders or glob patterns (.txt .html .docx .pdf)."),
-    output: str = typer.Option(..., "--output", "-o", help="report.html (one self-contained page) or report.xlsx."),
+    output: str = typer.Option(..., "--output", "-o",
+                               help="report.html (one self-contained page), report.xlsx or brief.docx (the Word brief)."),
     model: Optional[str] = typer.Option(None, "--model", "-m",
                                         help="Model directory, a shipped model's name or 'keywords' (default: the shipped model)."),
     fast: bool = typer.Option(False, "--fast/--no-fast", help=FAST_HELP),
@@ -28,7 +29,10 @@ def report(
     problem sentences by dimension, plans and the sections where each dimension appears; across
     the documents: a documents × dimensions table and the least covered dimensions. HTML: one
     file that opens offline, with charts, a heat-map, the text coloured by dimension and filters.
-    XLSX: sheets sentences, summary, comparison, dimensions, problems, least_covered.
+    XLSX: sheets about, sentences, summary, comparison, dimensions, problems, least_covered (and
+    trends). DOCX: an editable Word brief in Chinese (summary table, per report its metadata,
+    problems and plans by dimension, 各报告共性问题, trends). Reports are named by the title and
+    office read from them; when one office's reports cover several years a trend view is added.
 
     Problems are counted over body sentences only (headings are never problems), the same way
     here, on the page and in the workbook. Unreadable files, and files that fail in any other
@@ -46,7 +50,7 @@ def report(
 
     console = Console(quiet=not progress)
     if Path(output).suffix.lower() not in REPORT_SUFFIXES:
-        raise typer.BadParameter(f"cannot tell the report format from {Path(output).name!r}; use .html or .xlsx",
+        raise typer.BadParameter(f"cannot tell the report format from {Path(output).name!r}; use .html, .xlsx or .docx",
                                  param_hint="--output")
     files, problems = collect(paths, console)
     skipped: list[tuple[str, str]] = [(p.path, p.reason) for p in problems]
@@ -86,12 +90,15 @@ def report(
             raise typer.Exit(EXIT_FAILED_INPUT if skipped else EXIT_USAGE)
         tagger = tagger_box[0]
         kwargs = {"scheme": tagger.scheme, "skipped": skipped}
-        if Path(output).suffix.lower() != ".xlsx":
+        if Path(output).suffix.lower() != ".xlsx":  # HTML and DOCX have a title and name the model
             kwargs.update(title=title, model=tagger.path)
         write_report(tagged, out, **kwargs)
-    n_prob = sum(len(d.problems) for d in tagged)
-    console.info(f"{out}: {len(tagged)} document(s), {sum(len(d.sentences) for d in tagged)} sentences, "
-                 f"{n_prob} problem sentence(s) (body sentences; headings are not counted)")
+    from ..report import COUNT_DEFINITION_EN, summaries, totals
+
+    tot = totals(summaries(tagged, tagger.scheme))  # the numbers the page, workbook and brief print
+    console.info(f"{out}: {tot['documents']} document(s), {tot['sentences']} sentences "
+                 f"({tot['body']} body, {tot['headings']} headings), {tot['problems']} problem sentence(s), "
+                 f"{tot['plans']} plan sentence(s) ({COUNT_DEFINITION_EN})")
     if skipped:
         console.error(f"{len(skipped)} input(s) failed")
         raise typer.Exit(EXIT_FAILED_INPUT)

@@ -11,7 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from .summary import DEFAULT_PLAN_ROLE, CoverageReport, _Labels, _labels, _unique_ids, least_covered, summarize
+from .summary import (COUNT_DEFINITION, DEFAULT_PLAN_ROLE, CoverageReport, _Labels, _labels, _unique_ids,
+                      least_covered, summarize, totals, unique_labels)
+from .trend import Trend, trend
 
 
 def _static(name: str) -> str:
@@ -104,17 +106,23 @@ def _heat(share: float, vmax: float) -> tuple[str, str]:
     return bg, ("#fff" if a > 0.55 else "#1f2328")
 
 
-def _comparison_html(reps: list[CoverageReport], colours: dict[str, str], ids: list[str]) -> str:
+def _doc_link(key: str, label: str, path: str | None) -> str:
+    """A report's name (title, office) linking to its section; the file name on hover."""
+    tip = str(path or key)
+    return f'<a href="#doc-{_e(_anchor(key))}" title="{_e(tip)}">{_e(label)}</a>'
+
+
+def _comparison_html(reps: list[CoverageReport], colours: dict[str, str], ids: list[str], labels: list[str]) -> str:
     r0 = reps[0]
     dims = r0.dimensions
     real_max = max([r.shares[d] for r in reps for d in r.real_dimensions] + [0.0])
     h = ['<table class="heat"><thead><tr><th class="doc">报告</th><th>正文句</th><th>覆盖维度</th><th>问题句</th>']
     for d in dims:
-        h.append(f'<th class="vert" title="{_e(d)}"><span class="sw" style="background:{colours[d]}"></span>'
-                 f'{_e(r0.name(d))}</th>')
+        h.append(f'<th class="dim" title="{_e(r0.name(d))}"><span class="sw" style="background:{colours[d]}"></span>'
+                 f'{_e(r0.short(d))}</th>')
     h.append("</tr></thead><tbody>")
-    for r, i in zip(reps, ids):
-        h.append(f'<tr><td class="doc"><a href="#doc-{_e(_anchor(i))}">{_e(i)}</a></td><td>{r.n_body}</td>'
+    for r, i, lab in zip(reps, ids, labels):
+        h.append(f'<tr><td class="doc">{_doc_link(i, lab, r.path)}</td><td>{r.n_body}</td>'
                  f'<td>{len(r.covered)}/{len(r.real_dimensions)}</td>'
                  f'<td>{"<span class=pill>" + str(r.n_problems) + "</span>" if r.n_problems else "0"}</td>')
         for d in dims:
@@ -135,14 +143,124 @@ def _comparison_html(reps: list[CoverageReport], colours: dict[str, str], ids: l
 
 
 def _least_html(df, n_docs: int) -> str:
-    h = ['<table><thead><tr><th>#</th><th class="doc">维度</th><th>覆盖的报告</th><th>未覆盖的报告</th>'
-         '<th>句子合计</th><th>平均占比</th><th>问题句</th></tr></thead><tbody>']
+    h = ['<table class="least"><thead><tr><th>#</th><th class="doc">维度</th>'
+         '<th title="至少有一句正文属于该维度的报告数">覆盖该维度的报告</th>'
+         '<th title="各报告中该维度正文句所占比例的平均值">平均句子占比</th>'
+         '<th>未覆盖的报告</th><th>正文句合计</th><th>问题句</th></tr></thead><tbody>']
     for rank, r in df.iterrows():
-        miss = f' class="miss"' if r["missing_in"] else ""
-        h.append(f'<tr><td>{rank}</td><td class="doc">{_e(r["name"])}</td><td>{int(r["documents"])}/{n_docs}</td>'
-                 f'<td{miss}>{int(r["missing_in"])}</td><td>{int(r["sentences"])}</td>'
-                 f'<td>{_pct(r["mean_share"])}</td><td>{int(r["problems"])}</td></tr>')
+        miss = ' class="miss"' if r["missing_in"] else ""
+        h.append(f'<tr><td>{rank}</td><td class="doc">{_e(r["name"])}</td>'
+                 f'<td>{int(r["documents"])}/{n_docs}（{_pct(r["coverage_rate"])}）</td>'
+                 f'<td>{_pct(r["mean_share"])}</td><td{miss}>{int(r["missing_in"])}</td><td>{int(r["sentences"])}</td>'
+                 f'<td>{int(r["problems"])}</td></tr>')
     h.append("</tbody></table>")
+    return "".join(h)
+
+
+_META_NAMES = (("title", "标题"), ("office", "发文单位"), ("level", "层级"), ("year", "报告年度"),
+               ("genre", "类型"), ("date", "发布日期"))
+
+
+def metadata_rows(meta: "Any") -> list[tuple[str, str, str]]:
+    """(field name in Chinese, value, evidence) for the fields found; a field not found is not listed."""
+    out = []
+    if meta is None:
+        return out
+    for k, zh in _META_NAMES:
+        f = getattr(meta, k)
+        if f is None:
+            continue
+        v = meta.genre_name if k == "genre" else (f"{f.value}年" if k == "year" else str(f.value))
+        out.append((zh, v, f.evidence))
+    return out
+
+
+def _meta_html(meta: "Any") -> str:
+    rows = metadata_rows(meta)
+    if not rows:
+        return '<div class="meta">未能从标题和开头识别出发文单位、年度等信息。</div>'
+    return ('<dl class="docmeta">' + "".join(f'<dt>{_e(k)}</dt><dd title="依据：{_e(ev)}">{_e(v)}</dd>'
+                                              for k, v, ev in rows) + "</dl>")
+
+
+def _trend_svg(t: Trend, colours: dict[str, str]) -> str:
+    """A small line chart: each dimension's share of body sentences per year."""
+    w, h, left, right, top, bottom = 560, 220, 44, 130, 12, 28
+    left_pad = 16  # room for the first and last year labels
+    pw, ph = w - left - right, h - top - bottom
+    vmax = max([t.share(y, d) for y in t.years for d in t.dimensions] + [0.05])
+    n = len(t.years)
+
+    def x(i):
+        return left + left_pad + ((pw - 2 * left_pad) * i / (n - 1) if n > 1 else pw / 2)
+
+    def y(v):
+        return top + ph * (1 - v / vmax)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+           f'aria-label="{_e(t.office)} 各维度占比的年度变化">']
+    for frac in (0, 0.5, 1):
+        yy = y(vmax * frac)
+        out.append(f'<line x1="{left}" y1="{yy:.1f}" x2="{left + pw}" y2="{yy:.1f}" stroke="#e5e7eb"/>'
+                   f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="11" fill="#666">'
+                   f'{_pct(vmax * frac)}</text>')
+    for i, yr in enumerate(t.years):
+        out.append(f'<text x="{x(i):.1f}" y="{h - 8}" text-anchor="middle" font-size="12" fill="#444">{yr}</text>')
+    ends = []
+    drawn = [d for d in t.dimensions if any(t.counts[yr][d] for yr in t.years)]  # lines at 0 % all along hide the rest
+    for d in drawn:
+        pts = " ".join(f"{x(i):.1f},{y(t.share(yr, d)):.1f}" for i, yr in enumerate(t.years))
+        tip = "；".join(f"{yr}年 {_pct(t.share(yr, d))}（问题 {t.problems[yr][d]}）" for yr in t.years)
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{colours[d]}" stroke-width="2">'
+                   f'<title>{_e(t.name(d))}：{_e(tip)}</title></polyline>')
+        for i, yr in enumerate(t.years):
+            out.append(f'<circle cx="{x(i):.1f}" cy="{y(t.share(yr, d)):.1f}" r="3" fill="{colours[d]}"/>')
+        ends.append([y(t.share(t.years[-1], d)), d])
+    ends.sort()
+    last = -1e9
+    for e in ends:  # end labels, pushed apart so that they never overlap
+        e[0] = max(e[0], last + 12)
+        last = e[0]
+        out.append(f'<text x="{left + pw + 22}" y="{e[0] + 4:.1f}" font-size="11" fill="{colours[e[1]]}">'
+                   f'{_e(t.short(e[1]))}</text>')
+    out.append("</svg>")
+    never = [d for d in t.dimensions if d not in drawn]
+    if never:
+        out.append('<div class="note">各年均未涉及：' + "、".join(_e(t.name(d)) for d in never) + "</div>")
+    return "".join(out)
+
+
+def _trend_html(trends: list[Trend], colours: dict[str, str]) -> str:
+    h = ['<section id="trends"><h2>年度趋势（同一发文单位的多年报告）</h2>',
+         '<p class="note">按识别出的发文单位与层级匹配；占比＝该维度正文句 / 当年正文句；⚠＝问题句数；'
+         '同一单位同一年有多份报告时合并计算。</p>']
+    for t in trends:
+        h.append(f"<h3>{_e(t.title)}</h3>")
+        h.append('<div class="grid trend"><div>' + _trend_svg(t, colours) + "</div><div>")
+        h.append('<table class="heat"><thead><tr><th class="doc">年度</th><th>报告</th><th>正文句</th>')
+        for d in t.dimensions:
+            h.append(f'<th class="dim" title="{_e(t.name(d))}">{_e(t.short(d))}</th>')
+        h.append("</tr></thead><tbody>")
+        for yr in t.years:
+            h.append(f'<tr><td class="doc">{yr}</td><td>{len(t.reports[yr])}</td><td>{t.n_body[yr]}</td>')
+            for d in t.dimensions:
+                n, p = t.counts[yr][d], t.problems[yr][d]
+                pb = f'<span class="pb">⚠{p}</span>' if p else ""
+                cls = ' class="miss"' if n == 0 else ""
+                h.append(f'<td{cls} title="{_e(t.name(d))}：{n} 句">{_pct(t.share(yr, d))}{pb}</td>')
+            h.append("</tr>")
+        h.append("</tbody></table>")
+        items = []
+        for ch in t.changes:
+            parts = []
+            if ch["appeared"]:
+                parts.append("新出现 " + "".join(f'<span class="badge new">{_e(t.name(d))}</span>' for d in ch["appeared"]))
+            if ch["disappeared"]:
+                parts.append("不再涉及 " + "".join(f'<span class="badge miss">{_e(t.name(d))}</span>'
+                                                  for d in ch["disappeared"]))
+            items.append(f"<li>{ch['from']}→{ch['to']}：" + ("；".join(parts) or "覆盖的维度没有变化") + "</li>")
+        h.append('<ul class="findings">' + "".join(items) + "</ul></div></div>")
+    h.append("</section>")
     return "".join(h)
 
 
@@ -152,12 +270,12 @@ def _anchor(doc_key: str) -> str:
     return re.sub(r"[^0-9A-Za-z_-]+", "_", doc_key) or "doc"
 
 
-def _findings(reps: list[CoverageReport], ids: list[str]) -> str:
+def _findings(reps: list[CoverageReport], ids: list[str], labels: list[str]) -> str:
     items = []
-    for r, i in zip(reps, ids):
+    for r, i, lab in zip(reps, ids, labels):
         probs = sorted(((len(v), d) for d, v in r.problems.items() if v), reverse=True)
         top = max(r.real_dimensions, key=lambda d: r.counts[d]) if r.real_dimensions else None
-        parts = [f'<a href="#doc-{_e(_anchor(i))}"><b>{_e(i)}</b></a>：覆盖 {len(r.covered)}/{len(r.real_dimensions)} 个维度']
+        parts = [f'<b>{_doc_link(i, lab, r.path)}</b>：覆盖 {len(r.covered)}/{len(r.real_dimensions)} 个维度']
         if top and r.counts[top]:
             parts.append(f"最多为「{_e(r.name(top))}」（{_pct(r.shares[top])}）")
         if r.missing:
@@ -215,23 +333,27 @@ def render_html(docs: Sequence["Any"], *, scheme: "Any" = None, title: str | Non
     lab = _labels(docs, scheme, plan_role)
     reps = [summarize(d, scheme, plan_role=plan_role, _labels_cache=lab) for d in docs]
     ids = _unique_ids(reps)
+    labels = unique_labels(reps)
+    tot = totals(reps)
     dims = list(lab.dimensions)
     colours = dimension_colours(dims, lab.fallback)
     dim_index = {d: i for i, d in enumerate(dims)}
     dimcss = "\n".join(f".d{i}{{background:{_hex_rgba(colours[d], 0.16)};border-bottom-color:{colours[d]}}}"
                        for i, d in enumerate(dims))
     title = title or "法治政府建设报告：维度覆盖与问题分析"
-    n_sent = sum(r.n_sentences for r in reps)
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     h: list[str] = [
         "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title>", "<style>", _CSS % {"prob": _PROBLEM, "dimcss": dimcss}, "</style></head><body>",
-        f"<header><h1>{_e(title)}</h1><div class=\"meta\">{len(reps)} 份报告 · {n_sent} 句"
-        f"（正文 {sum(r.n_body for r in reps)}，标题 {sum(r.n_headings for r in reps)}）"
-        f" · 问题句 {sum(r.n_problems for r in reps)} · 生成于 {_e(now)}"
+        f"<header><h1>{_e(title)}</h1><div class=\"meta\" id=\"totals\">"
+        f"<span data-n=\"documents\">{tot['documents']}</span> 份报告 · "
+        f"<span data-n=\"sentences\">{tot['sentences']}</span> 句"
+        f"（正文 <span data-n=\"body\">{tot['body']}</span>，标题 <span data-n=\"headings\">{tot['headings']}</span>）"
+        f" · 问题句 <span data-n=\"problems\">{tot['problems']}</span>"
+        f" · 计划句 <span data-n=\"plans\">{tot['plans']}</span> · 生成于 {_e(now)}"
         + (f" · 模型 {_e(model)}" if model else "") + "</div>",
-        '<div class="note">维度与“问题/计划”由模型自动标注，仅供参考；覆盖统计只计正文句（标题不计），'
+        f'<div class="note">维度与“问题/计划”由模型自动标注，仅供参考。{_e(COUNT_DEFINITION)}'
         + (f"「{_e(lab.names[lab.fallback])}」（套话、落款等）计入句数但不算作覆盖。" if lab.fallback else "")
         + "</div>",
     ]
@@ -245,12 +367,16 @@ def render_html(docs: Sequence["Any"], *, scheme: "Any" = None, title: str | Non
 
     # overview -----------------------------------------------------------
     h.append('<section id="overview"><h2>概览</h2>')
-    h.append(_findings(reps, ids))
-    h.append("<h3>各报告 × 维度：正文句数与占比（颜色越深占比越高；红底＝未覆盖；⚠＝问题句数）</h3>")
-    h.append(_comparison_html(reps, colours, ids))
-    h.append("<h3>覆盖最少的维度（按平均占比升序）</h3>")
+    h.append(_findings(reps, ids, labels))
+    h.append("<h3>各报告 × 维度：正文句数与占比（颜色越深占比越高；红底＝未覆盖；⚠＝问题句数；悬停看维度全称）</h3>")
+    h.append(_comparison_html(reps, colours, ids, labels))
+    h.append("<h3>覆盖最少的维度</h3><p class=\"note\">排序依据：先按“覆盖该维度的报告”所占比例（至少有一句正文属于该维度）"
+             "升序，再按“平均句子占比”（各报告中该维度正文句占比的平均值）升序；第 1 名是最少报告涉及的维度。</p>")
     h.append(_least_html(least_covered(reps), len(reps)))
     h.append("</section>")
+    trends = trend(docs, scheme, reports=reps)
+    if trends:
+        h.append(_trend_html(trends, colours))
 
     # toolbar ------------------------------------------------------------
     h.append('<div class="toolbar" id="filters"><div class="row"><b>维度：</b>')
@@ -268,9 +394,10 @@ def render_html(docs: Sequence["Any"], *, scheme: "Any" = None, title: str | Non
 
     # documents ----------------------------------------------------------
     scale_max = max([max(r.counts.values()) for r in reps] + [1])
-    for doc, r, key in zip(docs, reps, ids):
+    for doc, r, key, label in zip(docs, reps, ids, labels):
         a = _anchor(key)
-        h.append(f'<section class="doc" id="doc-{_e(a)}"><h2>{_e(key)}</h2>')
+        h.append(f'<section class="doc" id="doc-{_e(a)}"><h2 title="{_e(doc.path or key)}">{_e(label)}</h2>')
+        h.append(_meta_html(r.metadata))
         info = [f"{r.n_sentences} 句（正文 {r.n_body}，标题 {r.n_headings}）",
                 f"覆盖 {len(r.covered)}/{len(r.real_dimensions)} 个维度",
                 f"问题句 {r.n_problems}", f"计划句 {r.n_plans}"]

@@ -18,6 +18,10 @@ How sentences are counted
 
 Dimension codes, names and order come from the label scheme (the tagger's, or the
 shipped one); nothing here hard-codes the label list.
+
+Reports are named by their metadata (:func:`report_label`: title, office, year), the file
+name staying the ``doc_id``. :data:`COUNT_DEFINITION` states the counting rule once; the CLI,
+the HTML page, the workbook and the DOCX brief all print it and count with :func:`totals`.
 """
 from __future__ import annotations
 
@@ -33,6 +37,12 @@ from ..scheme import LabelScheme, load_scheme
 NO_SECTION = "（无标题）"
 DEFAULT_PLAN_ROLE = "plan"
 
+#: The one counting rule, printed by the CLI, the HTML page, the workbook and the brief.
+COUNT_DEFINITION = ("统计口径：覆盖、问题句、计划句只计正文句，标题（“一、……”“（一）……”等）不计；"
+                    "问题句＝模型标为“存在问题”的正文句；计划句＝作用为“下一步计划”的正文句（问题句除外）。")
+COUNT_DEFINITION_EN = ("problem sentences are body sentences tagged as problems; headings are never counted "
+                       "as problems, plans or coverage")
+
 # --------------------------------------------------------------------------- the scheme behind a document
 
 
@@ -45,6 +55,24 @@ class _Labels:
     role_names: dict
     problem_role: str | None
     plan_role: str | None
+    short: dict = field(default_factory=dict)
+
+
+def _short_names(sc: LabelScheme, names: dict[str, str]) -> dict[str, str]:
+    """Short display names: the scheme's ``short``, else the shipped scheme's for the same code and
+    name (a model's copy of an older scheme file has none), else the name's first four characters."""
+    own = {x.code: x for x in sc.dimensions}
+    try:
+        shipped = {x.code: x for x in load_scheme().dimensions}
+    except Exception:  # noqa: BLE001 - short names are a nicety; never fail a report for them
+        shipped = {}
+    out = {}
+    for code, name in names.items():
+        lab = own.get(code) if own.get(code) is not None and own[code].name == name else None
+        alt = shipped.get(code) if shipped.get(code) is not None and shipped[code].name == name else None
+        out[code] = (lab.short if lab is not None and lab.short else
+                     alt.short if alt is not None and alt.short else name[:4])
+    return out
 
 
 def _labels(docs: Sequence["Any"], scheme: LabelScheme | None, plan_role: str | None) -> _Labels:
@@ -77,7 +105,7 @@ def _labels(docs: Sequence["Any"], scheme: LabelScheme | None, plan_role: str | 
                 role_names[s.role] = s.role
     return _Labels(tuple(dims), names, fallback, tuple(roles), role_names,
                    sc.problem_role if sc.problem_role in role_names else None,
-                   plan_role if plan_role in role_names else None)
+                   plan_role if plan_role in role_names else None, _short_names(sc, names))
 
 
 def _section_label(section: Sequence[str], depth: int) -> str:
@@ -112,8 +140,18 @@ class CoverageReport:
     role_names: dict[str, str] = field(default_factory=dict)
     problem_role: str | None = None
     plan_role: str | None = None
+    metadata: Any = None                 # DocumentMetadata (title, office, level, year, genre, date)
+    short_names: dict[str, str] = field(default_factory=dict)
 
     # -- derived ---------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """How the report is named for people: see :func:`report_label`."""
+        return report_label(self.metadata, self.doc_id)
+
+    def short(self, code: str) -> str:
+        return self.short_names.get(code) or self.name(code)[:4]
+
     @property
     def n_body(self) -> int:
         return self.n_sentences - self.n_headings
@@ -171,7 +209,9 @@ class CoverageReport:
                      "problem_probability": round(s.problem_probability, 4)} for s in v]
 
         return {
-            "doc_id": self.doc_id, "path": self.path, "n_sentences": self.n_sentences,
+            "doc_id": self.doc_id, "path": self.path, "label": self.label,
+            "metadata": self.metadata.to_dict() if self.metadata is not None else None,
+            "n_sentences": self.n_sentences,
             "n_headings": self.n_headings, "n_body": self.n_body, "dimensions": self.dimensions,
             "dimension_names": self.dimension_names, "fallback": self.fallback,
             "counts": self.counts, "shares": self.shares,
@@ -184,7 +224,8 @@ class CoverageReport:
 
     def format(self) -> str:
         """A short plain-text answer: coverage per dimension, what is missing, the problems."""
-        lines = [f"{self.doc_id}: {self.n_body} body sentences ({self.n_headings} headings not counted), "
+        head = self.doc_id if self.label == self.doc_id else f"{self.label} [{self.doc_id}]"
+        lines = [f"{head}: {self.n_body} body sentences ({self.n_headings} headings not counted), "
                  f"{len(self.covered)}/{len(self.real_dimensions)} dimensions covered, "
                  f"{self.n_problems} problem(s), {self.n_plans} plan(s)"]
         for d in self.dimensions:
@@ -193,6 +234,8 @@ class CoverageReport:
                          + (f"  problems {p}" if p else "") + ("  NOT COVERED" if d in self.missing else ""))
         if self.missing:
             lines.append("not covered: " + "、".join(self.name(d) for d in self.missing))
+        if self.metadata is not None and self.metadata.format():
+            lines.append("metadata: " + self.metadata.format())
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -233,7 +276,50 @@ def summarize(doc: "Any", scheme: LabelScheme | None = None, *, plan_role: str |
         heading_counts={d: hc.get(d, 0) for d in dims},
         missing=[d for d in dims if d != lab.fallback and counts[d] == 0],
         role_names=dict(lab.role_names), problem_role=lab.problem_role, plan_role=lab.plan_role,
+        metadata=_metadata_of(doc), short_names=dict(lab.short),
     )
+
+
+def _metadata_of(doc: "Any"):
+    from ..text.metadata import DocumentMetadata
+
+    meta = getattr(doc, "metadata", None)
+    return meta if isinstance(meta, DocumentMetadata) else DocumentMetadata()
+
+
+def report_label(meta: "Any", doc_id: str) -> str:
+    """A report's name for people: its title (with the office in front when the title does not name
+    it), else office · year · genre from what was found, else the file name (``doc_id``)."""
+    if meta is None:
+        return doc_id
+    title, office, year = meta.value("title"), meta.value("office"), meta.value("year")
+    if title:
+        if office and str(office) not in str(title) and meta.office_key not in str(title):
+            return f"{office}：{title}"
+        return str(title)
+    parts = [str(office)] if office else []
+    if year:
+        parts.append(f"{year}年度")
+    if meta.value("genre"):
+        parts.append(meta.genre_name)
+    if office:
+        return " ".join(parts)
+    return f"{' '.join(parts)}（{doc_id}）" if parts else doc_id
+
+
+def unique_labels(reps: Sequence[CoverageReport]) -> list[str]:
+    """:func:`report_label` of each report, the file name added where two reports would share one."""
+    labels = [r.label for r in reps]
+    seen = Counter(labels)
+    return [lab if seen[lab] == 1 or lab == r.doc_id else f"{lab}（{r.doc_id}）" for lab, r in zip(labels, reps)]
+
+
+def totals(reps: Sequence[CoverageReport]) -> dict[str, int]:
+    """Counts over a set of reports, by :data:`COUNT_DEFINITION`: documents, sentences, headings,
+    body sentences, problem and plan sentences."""
+    return {"documents": len(reps), "sentences": sum(r.n_sentences for r in reps),
+            "headings": sum(r.n_headings for r in reps), "body": sum(r.n_body for r in reps),
+            "problems": sum(r.n_problems for r in reps), "plans": sum(r.n_plans for r in reps)}
 
 
 # --------------------------------------------------------------------------- many documents
@@ -294,29 +380,32 @@ def compare(docs: Iterable, scheme: LabelScheme | None = None) -> "Any":
 def least_covered(docs: Iterable, scheme: LabelScheme | None = None):
     """Real dimensions (fallback excluded) ranked from least to most covered across the documents.
 
-    Columns: ``dimension``, ``name``, ``documents`` (covering it), ``missing_in`` (documents
-    without a single sentence), ``sentences`` (total), ``mean_share``, ``min_share``,
-    ``problems`` (total). Order: mean share, then documents covering, ascending; index is
-    the rank from 1.
+    What it ranks: first ``coverage_rate``, the share of the reports that cover the dimension at
+    all (at least one body sentence), then ``mean_share``, the mean over the reports of the
+    dimension's share of their body sentences; both ascending, so rank 1 is the dimension the
+    fewest reports mention. Columns: ``dimension``, ``name``, ``short``, ``documents`` (covering
+    it), ``coverage_rate``, ``missing_in`` (reports without a single sentence), ``sentences``
+    (total), ``mean_share``, ``min_share``, ``problems`` (total); index is the rank from 1.
     """
     import pandas as pd
 
     reps = summaries(docs, scheme)
     if not reps:
-        return pd.DataFrame(columns=["dimension", "name", "documents", "missing_in", "sentences", "mean_share",
-                                     "min_share", "problems"])
+        return pd.DataFrame(columns=["dimension", "name", "short", "documents", "coverage_rate", "missing_in",
+                                     "sentences", "mean_share", "min_share", "problems"])
     r0 = reps[0]
     rows = []
     for d in r0.real_dimensions:
         shares = [r.shares.get(d, 0.0) for r in reps]
+        covering = sum(r.counts.get(d, 0) > 0 for r in reps)
         rows.append({
-            "dimension": d, "name": r0.name(d),
-            "documents": sum(r.counts.get(d, 0) > 0 for r in reps),
+            "dimension": d, "name": r0.name(d), "short": r0.short(d),
+            "documents": covering, "coverage_rate": covering / len(reps),
             "missing_in": sum(r.counts.get(d, 0) == 0 for r in reps),
             "sentences": sum(r.counts.get(d, 0) for r in reps),
             "mean_share": sum(shares) / len(shares), "min_share": min(shares),
             "problems": sum(len(r.problems.get(d, [])) for r in reps),
         })
-    df = pd.DataFrame(rows).sort_values(["mean_share", "documents", "sentences"], kind="stable").reset_index(drop=True)
+    df = pd.DataFrame(rows).sort_values(["coverage_rate", "mean_share", "sentences"], kind="stable").reset_index(drop=True)
     df.index = pd.RangeIndex(1, len(df) + 1, name="rank")
     return df

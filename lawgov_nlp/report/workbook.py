@@ -4,12 +4,13 @@ Every text cell is stored as text (a sentence starting with ``=`` is never a liv
 characters XLSX cannot hold become U+FFFD (see :mod:`lawgov_nlp.output`)."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from .summary import DEFAULT_PLAN_ROLE, _labels, _unique_ids, least_covered, summarize
+from .summary import (COUNT_DEFINITION, DEFAULT_PLAN_ROLE, _labels, _unique_ids, least_covered, summarize, totals,
+                      unique_labels)
+from .trend import trend
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -56,7 +57,9 @@ def _sheet(wb, name: str, header: list[str], rows: list[list], widths: dict[str,
 
 def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
                    plan_role: str | None = DEFAULT_PLAN_ROLE, skipped: Sequence[tuple[str, str]] = ()):
-    """An openpyxl Workbook with sheets sentences, summary, comparison, dimensions, problems, least_covered."""
+    """An openpyxl Workbook with sheets about (counting rule, totals), sentences, summary (with each
+    report's metadata), comparison, dimensions, problems, least_covered and, when the reports hold
+    several years of one office, trends."""
     from openpyxl import Workbook
     from openpyxl.formatting.rule import ColorScaleRule
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -68,9 +71,16 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
     lab = _labels(docs, scheme, plan_role)
     reps = [summarize(d, scheme, plan_role=plan_role, _labels_cache=lab) for d in docs]
     ids = _unique_ids(reps)
+    labels = unique_labels(reps)
     dims = list(lab.dimensions)
     wb = Workbook()
     wb.remove(wb.active)
+
+    # about: the counting rule and the totals the CLI and the HTML page print
+    tot = totals(reps)
+    _sheet(wb, "about", ["item", "value"],
+           [["counting rule", COUNT_DEFINITION]] + [[k, v] for k, v in tot.items()],
+           widths={"item": 16, "value": 100}, wrap_cols=["value"])
 
     # sentences
     base_cols = ["doc_id", "path", "index", "section", "is_heading", "text", "dimension", "dimension_name",
@@ -96,18 +106,23 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
     ws.freeze_panes = "G2"
 
     # summary: one row per document
-    head = ["doc_id", "path", "sentences", "headings", "body_sentences", "dimensions_covered", "dimensions_total",
-            "substantive_share", "problems", "plans", "most_covered", "not_covered", "problem_dimensions"]
+    meta_cols = ["title", "office", "level", "year", "genre", "date"]
+    head = ["doc_id", "report", "path", *meta_cols, "sentences", "headings", "body_sentences", "dimensions_covered",
+            "dimensions_total", "substantive_share", "problems", "plans", "most_covered", "not_covered",
+            "problem_dimensions"]
     rows = []
-    for r, key in zip(reps, ids):
+    for r, key, label in zip(reps, ids, labels):
         top = max(r.real_dimensions, key=lambda d: r.counts[d]) if r.real_dimensions else None
-        rows.append([key, r.path, r.n_sentences, r.n_headings, r.n_body, len(r.covered), len(r.real_dimensions),
+        meta = r.metadata.values() if r.metadata is not None else {}
+        meta["genre"] = r.metadata.genre_name if r.metadata is not None else ""
+        rows.append([key, label, r.path, *[("" if meta.get(k) is None else meta.get(k)) for k in meta_cols],
+                     r.n_sentences, r.n_headings, r.n_body, len(r.covered), len(r.real_dimensions),
                      r.substantive_share, r.n_problems, r.n_plans,
                      r.name(top) if top and r.counts[top] else "",
                      "、".join(r.name(d) for d in r.missing),
                      "、".join(f"{r.name(d)} {len(v)}" for d, v in r.problems.items() if v)])
-    _sheet(wb, "summary", head, rows, pct_cols=["substantive_share"], widths={"not_covered": 50,
-           "problem_dimensions": 50}, wrap_cols=["not_covered", "problem_dimensions"])
+    _sheet(wb, "summary", head, rows, pct_cols=["substantive_share"], widths={"not_covered": 50, "report": 40,
+           "title": 40, "problem_dimensions": 50}, wrap_cols=["not_covered", "problem_dimensions"])
 
     # comparison: documents x dimensions, three blocks with a two-row header
     ws = wb.create_sheet("comparison")
@@ -173,7 +188,17 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
     lc = least_covered(reps)
     head = ["rank"] + list(lc.columns)
     rows = [[int(i)] + [v.item() if hasattr(v, "item") else v for v in row] for i, row in zip(lc.index, lc.values.tolist())]
-    _sheet(wb, "least_covered", head, rows, pct_cols=["mean_share", "min_share"])
+    _sheet(wb, "least_covered", head, rows, pct_cols=["coverage_rate", "mean_share", "min_share"])
+
+    # trends: one office over several years, long format
+    trends = trend(docs, scheme, reports=reps)
+    if trends:
+        import pandas as pd
+
+        tf = pd.concat([t.to_frame() for t in trends], ignore_index=True)
+        _sheet(wb, "trends", list(tf.columns),
+               [[v.item() if hasattr(v, "item") else v for v in row] for row in tf.values.tolist()],
+               pct_cols=["share"])
     if skipped:
         _sheet(wb, "skipped", ["path", "reason"], [[p, why] for p, why in skipped])
     text_cells_as_text(wb)  # a sentence "=HYPERLINK(...)" is text, never a live formula
@@ -182,11 +207,7 @@ def build_workbook(docs: Sequence["Any"], *, scheme: "Any" = None,
 
 def write_xlsx(docs: Sequence["Any"], path: str | os.PathLike, **kwargs) -> Path:
     """Write the workbook (see :func:`build_workbook`) atomically."""
-    from ..output import atomic_write
+    from ..output import atomic_save
 
-    wb = build_workbook(docs, **kwargs)
-    buf = io.BytesIO()
-    wb.save(buf)
-    with atomic_write(path, mode="wb", encoding=None) as fh:
-        fh.write(buf.getvalue())
+    atomic_save(path, build_workbook(docs, **kwargs))
     return Path(path)

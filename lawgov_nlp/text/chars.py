@@ -65,7 +65,12 @@ def _script_tables() -> tuple[frozenset[str], frozenset[str]]:
     s2t = read("STCharacters.txt")
     trad = frozenset(t for t, ss in t2s.items() if t not in ss and t not in s2t)
     simp = frozenset(s for s, ts in s2t.items() if s not in ts and s not in t2s)
+    # one simplified character per traditional one (OpenCC's first choice): for to_simplified_chars
+    _T2S_CHARS.update({t: ss[0] for t, ss in t2s.items() if t in trad and ss and len(ss[0]) == 1})
     return trad, simp
+
+
+_T2S_CHARS: dict[str, str] = {}
 
 
 def detect_script(text: str, sample: int = 200_000) -> str:
@@ -99,6 +104,19 @@ def to_simplified(text: str) -> str:
     if not any(ch in trad for ch in text):
         return text
     return _converter("t2s").convert(text)
+
+
+def to_simplified_chars(text: str) -> str:
+    """Simplified-script copy of ``text`` of the same length, character by character.
+
+    Every character ``text[i]`` becomes ``result[i]`` (OpenCC's first single-character choice;
+    no phrase conversion), so an offset found in the copy is the same offset in ``text``.
+    For matching patterns across scripts; :func:`to_simplified` is the better copy to read.
+    """
+    trad, _ = _script_tables()
+    if not any(ch in trad for ch in text):
+        return text
+    return "".join(_T2S_CHARS.get(ch, ch) for ch in text)
 
 
 def to_traditional(text: str, config: str = "s2tw") -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from ..errors import ReadError
 from .segment import Section, Segmentation, Sentence, segment_document
 from .chars import HAN_RE, Span, chrome_kind, count_han, detect_script, find_chrome, find_mojibake, to_simplified
+from .metadata import DocumentMetadata, extract_metadata
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".csv", ""}
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml", ".mht"}
@@ -54,6 +55,7 @@ class Document:
     chrome: list[Span] = field(default_factory=list)
     suspicious: list[Span] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    page_title: str = ""   # an HTML page's <title> (not part of ``text``)
 
     @property
     def doc_id(self) -> str:
@@ -75,6 +77,11 @@ class Document:
         """A simplified-script copy for models; ``text`` itself stays as read."""
         return to_simplified(self.text)
 
+    @cached_property
+    def metadata(self) -> "DocumentMetadata":
+        """Title, office, level, year, genre and date, each with its evidence (see :mod:`.metadata`)."""
+        return extract_metadata(self.text, self.page_title)
+
     def info(self) -> dict:
         return {
             "path": self.path,
@@ -87,6 +94,8 @@ class Document:
             "chrome_lines": len(self.chrome),
             "suspicious_spans": [s.to_dict() for s in self.suspicious],
             "warnings": list(self.warnings),
+            "page_title": self.page_title,
+            "metadata": self.metadata.to_dict(),
         }
 
 
@@ -400,8 +409,9 @@ def read_bytes(data: bytes, path: str | None = None, *, format: str | None = Non
     text, nul_warning = _remove_nuls(dec.text)
     warnings = [nul_warning] if nul_warning else []
     if fmt == "html":
-        text, html_warnings = _html_text(text)
+        text, html_warnings, page_title = _html_text(text)
         doc = _document(text, path, format="html", encoding=dec.encoding, warnings=warnings + html_warnings)
+        doc.page_title = page_title
     else:
         doc = _document(text, path, format="text", encoding=dec.encoding, warnings=warnings)
     if dec.replaced:
@@ -537,8 +547,8 @@ def html_to_text(html: str) -> str:
     return _html_text(html)[0]
 
 
-def _html_text(html: str) -> tuple[str, list[str]]:
-    """:func:`html_to_text` and the warnings about it.
+def _html_text(html: str) -> tuple[str, list[str], str]:
+    """:func:`html_to_text`, the warnings about it and the page's ``<title>``.
 
     Every walk over the tree is iterative (no recursion limit, any nesting depth) and the
     whole extraction is linear in the size of the page: character counts are computed once
@@ -578,7 +588,8 @@ def _html_text(html: str) -> tuple[str, list[str]]:
     text = _block_text(main, removed)
     if title and title not in text[: len(title) + 200]:
         text = title + "\n" + text
-    return text, warnings
+    page_title = " ".join(soup.title.get_text(" ").split()) if soup.title is not None else ""
+    return text, warnings, page_title
 
 
 @lru_cache(maxsize=1)
