@@ -69,5 +69,9 @@ class UsageError(LawgovError, ValueError):
     """A call with arguments that do not fit together (e.g. an unknown output format)."""
 
 
+class MissingExtraError(LawgovError, ImportError):
+    """An optional part of lawgov-nlp whose extra is not installed (says which ``pip install`` adds it)."""
+
+
 # kept for code written against 0.1 (baselines had their own error class)
 BaselineError = ModelError

@@ -110,6 +110,16 @@ def resolve_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] 
     return Output(target, "file", given)
 
 
+def resolve_folder(path: str | os.PathLike) -> Path:
+    """Check (and create) a folder output before any work is done: a file there is refused."""
+    given = os.fspath(path)
+    p = Path(given).expanduser()
+    if (p.exists() or p.is_symlink()) and not p.is_dir():
+        raise OutputError(given, "is a file, not a folder; a sharded output is a folder (or give a .jsonl file)")
+    _check_writable(Path(os.path.realpath(p)) / ".lawgov-probe", given)
+    return Path(os.path.realpath(p))
+
+
 def _check_writable(target: Path, given: str) -> None:
     parent = target.parent
     for up in (parent, *parent.parents):  # a regular file where a folder of the path should be
@@ -488,6 +498,84 @@ class RowWriter:
 
 def journal_path(out: Output) -> Path:
     return out.path.with_name(f".{out.path.name}.journal.jsonl")
+
+
+# --------------------------------------------------------------------------- a folder of shards
+SHARD_FORMATS = ("jsonl", "parquet")
+SHARD_PREFIX = "part-"
+
+
+def shard_journal(path: Path) -> Path:
+    """Where a Parquet shard's rows are journaled (JSONL, one finished document at a time) until it is built."""
+    return path.with_name(f".{path.name}.journal.jsonl")
+
+
+def rows_to_parquet(rows: Sequence[dict], path: Path) -> None:
+    """A Parquet file of rows, written atomically (columns in the rows' order)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = _columns(rows)
+    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    with atomic_write(Output(path, "file", str(path)), mode="wb", encoding=None) as fh:
+        pq.write_table(table, fh)
+
+
+def build_parquet_shard(path: Path) -> None:
+    """Turn a Parquet shard's journal into the shard, then remove the journal (an empty journal: no shard)."""
+    journal = shard_journal(path)
+    rows = read_jsonl_rows(journal)
+    if rows:
+        rows_to_parquet(rows, path)
+    journal.unlink()
+
+
+class ShardWriter:
+    """Rows document by document into a folder of shards ``part-00000.jsonl`` (or ``.parquet``) …,
+    a new shard every ``shard_rows`` rows or so (a document is never split across shards).
+
+    JSONL shards are streamed with :class:`RowWriter` (each finished document on disk before the
+    next). A Parquet shard cannot be appended to, so its rows go to a journal beside it
+    (``.part-00000.parquet.journal.jsonl``, streamed the same way) and the shard is built from it,
+    atomically, when it is full and by :meth:`close`; after a kill, ``--resume`` builds it from the
+    journal. Shards already in the folder are kept: new ones are numbered after them.
+    """
+
+    def __init__(self, folder: Path, fmt: str = "jsonl", shard_rows: int = 100_000):
+        if fmt not in SHARD_FORMATS:
+            raise OutputError(folder, f"unknown shard format {fmt!r}; use {', '.join(SHARD_FORMATS)}")
+        self.folder, self.fmt, self.shard_rows = Path(folder), fmt, shard_rows
+        taken = [int(p.name[len(SHARD_PREFIX):].split(".")[0]) for p in self.folder.glob(f"{SHARD_PREFIX}*")
+                 if p.name[len(SHARD_PREFIX):].split(".")[0].isdigit()]
+        self._next = max(taken, default=-1) + 1
+        self._writer: RowWriter | None = None
+        self._shard: Path | None = None
+        self.n_rows = 0
+        self.shards: list[Path] = []
+
+    def write_document(self, rows: Sequence[dict]) -> None:
+        if self._writer is None:
+            self._shard = self.folder / f"{SHARD_PREFIX}{self._next:05d}.{self.fmt}"
+            self._next += 1
+            file = shard_journal(self._shard) if self.fmt == "parquet" else self._shard
+            self._writer = RowWriter(Output(file, "file", str(file)), "jsonl")
+        before = self._writer.n_rows
+        self._writer.write_document(rows)
+        self.n_rows += self._writer.n_rows - before
+        if self._writer.n_rows >= self.shard_rows:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        if self.fmt == "parquet":
+            build_parquet_shard(self._shard)
+        self.shards.append(self._shard)
+        self._writer = self._shard = None
+
+    def close(self, create: bool = True) -> None:  # ``create`` as for RowWriter: a folder has nothing to create
+        self._finish()
 
 
 # --------------------------------------------------------------------------- reading rows back

@@ -31,10 +31,10 @@ def describe_exception(e: BaseException) -> str:
     return f"unexpected error while processing this file ({type(e).__name__}: {e}); the other files go on"
 
 
-def read_one(path: str | os.PathLike, **kwargs) -> Document:
-    """Read one file; any failure becomes a :class:`ReadError` naming the file."""
+def read_guarded(path: str | os.PathLike, read: Callable[[], Document]) -> Document:
+    """``read()``, with any failure turned into a :class:`ReadError` naming ``path`` (every engine reads through this)."""
     try:
-        return read_file(path, **kwargs)
+        return read()
     except ReadError:
         raise
     except (KeyboardInterrupt, SystemExit):
@@ -45,6 +45,26 @@ def read_one(path: str | os.PathLike, **kwargs) -> Document:
         raise ReadError(path, "not enough memory to read this file") from e
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
         raise ReadError(path, describe_exception(e)) from e
+
+
+def read_one(path: str | os.PathLike, **kwargs) -> Document:
+    """Read one file; any failure becomes a :class:`ReadError` naming the file."""
+    return read_guarded(path, lambda: read_file(path, **kwargs))
+
+
+def garbled_warning(doc: Document) -> str | None:
+    """The warning a document with garbled spans (mojibake) gets, or None."""
+    if not doc.suspicious:
+        return None
+    return f"{doc.path}: {len(doc.suspicious)} garbled span(s), e.g. offset {doc.suspicious[0].start}"
+
+
+def document_rows(tagged) -> list[dict]:
+    """The output rows of one tagged document: one per sentence, with the file's path (every engine writes these)."""
+    rows = tagged.to_records()
+    for r in rows:
+        r["path"] = tagged.path
+    return rows
 
 
 def read_documents(files: Iterable[str | os.PathLike], on_error: OnError, **kwargs) -> Iterator[Document]:

@@ -222,6 +222,18 @@ class CoverageReport:
             "heading_counts": self.heading_counts, "missing": self.missing, "covered": self.covered,
         }
 
+    def coverage_numbers(self) -> dict[str, Any]:
+        """The numbers only (no sentences): one flat JSON-ready record per document, for a summary
+        file beside the rows of a large run."""
+        return {
+            "doc_id": self.doc_id, "path": self.path, "n_sentences": self.n_sentences,
+            "n_headings": self.n_headings, "n_body": self.n_body, "n_covered": len(self.covered),
+            "n_dimensions": len(self.real_dimensions), "substantive_share": round(self.substantive_share, 4),
+            "n_problems": self.n_problems, "n_plans": self.n_plans, "missing": self.missing,
+            "counts": self.counts, "shares": {d: round(v, 4) for d, v in self.shares.items()},
+            "problem_counts": self.problem_counts, "plan_counts": self.plan_counts,
+        }
+
     def format(self) -> str:
         """A short plain-text answer: coverage per dimension, what is missing, the problems."""
         head = self.doc_id if self.label == self.doc_id else f"{self.label} [{self.doc_id}]"
