@@ -20,7 +20,7 @@ from lawgov_nlp.text.segment import (MAX_SENTENCE_CHARS, gaps, heading_level, is
 
 # ----------------------------------------------------------------- an independent idea of "shows nothing"
 _BLANK_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf"}
-_FILLERS = set("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0")
+_FILLERS = set("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2065\u2800\u3164\uffa0")
 
 
 def shows_something(ch: str) -> bool:
