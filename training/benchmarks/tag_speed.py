@@ -1,15 +1,20 @@
 """Tagging speed and memory on whole real reports, end to end (read + segment + tag), all variants in one run.
 
 Usage: python training/benchmarks/tag_speed.py [--model lawgov-zh-small] [--repeat 5] [--threads 2]
-                                               [--variants naive,fp32,int8,tfidf,keywords] [--copies 1]
+                                               [--variants naive,fp32,student,student-int8,onnx,default,tfidf]
+                                               [--student runs/lawgov-zh-small-6l] [--copies 1]
 
 Variants (each in its own subprocess, so peak memory is its own):
   naive     a transformers.pipeline("text-classification")-style loop: one sentence per forward
             pass, in document order, same weights (fp32, LoRA merged); a context model then runs its
             context layer over each document's vectors
-  fp32      the library's path: lawgov_nlp.load(model).tag_documents (batched, length-sorted,
-            identical sentences encoded once, inference mode)
-  int8      the fast path: lawgov_nlp.load(model, fast=True) (dynamic int8 quantization of the encoder)
+  fp32      the float32 reference: lawgov_nlp.load(model, exact=True).tag_documents (batched,
+            length-sorted, identical sentences encoded once, inference mode)
+  int8      lawgov_nlp.load(model, fast=True) (PyTorch dynamic int8 of the encoder)
+  student   the distilled student (--student, training/distill.py) in float32 (exact=True)
+  student-int8  the student with PyTorch dynamic int8
+  onnx      lawgov_nlp.load(model, backend="onnx") (fused ONNX Runtime graph, int8 per-channel)
+  default   lawgov_nlp.load(model): the shipped default path (bfloat16 where the CPU has it)
   tfidf     the TF-IDF + logistic-regression baseline (baseline-tfidf)
   keywords  the keyword-rule baseline
 Each pass reads the three sample reports from disk (``--copies`` times each), segments and tags
@@ -66,15 +71,19 @@ def _naive(t, docs):
     return out
 
 
-def run_variant(name: str, model: str, repeat: int, threads: int, copies: int) -> dict:
+NEURAL = {"naive": {"exact": True}, "fp32": {"exact": True}, "int8": {"fast": True}, "student": {"exact": True},
+          "student-int8": {"fast": True}, "onnx": {"backend": "onnx"}, "default": {}}
+
+
+def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, student: str = "") -> dict:
     import torch
 
     import lawgov_nlp as lg
 
     torch.set_num_threads(threads)
     paths = _paths(copies)
-    if name in ("naive", "fp32", "int8"):
-        t = lg.load(model, fast=(name == "int8"), threads=threads)
+    if name in NEURAL:
+        t = lg.load(student if name.startswith("student") else model, threads=threads, **NEURAL[name])
         if name == "naive":
             if hasattr(t.net.encoder, "merge_and_unload"):
                 t.net.encoder = t.net.encoder.merge_and_unload()
@@ -83,6 +92,8 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int) -
         t = lg.load("keywords" if name == "keywords" else "baseline-tfidf")
 
     def once() -> int:
+        if hasattr(t, "vector_cache"):  # every pass starts cold: the cross-call cache would serve repeats
+            t.vector_cache = type(t.vector_cache)(t.vector_cache.size)
         docs = [lg.read_file(p) for p in paths]
         if name == "naive":
             _naive(t, docs)
@@ -100,7 +111,7 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int) -
     return {"variant": name, "sentences": n, "median_sps": statistics.median(rates),
             "min_sps": min(rates), "max_sps": max(rates),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "kind": getattr(t, "kind", "")}
+            "kind": getattr(t, "kind", ""), "run": getattr(t, "path_name", "")}
 
 
 def main() -> None:
@@ -109,16 +120,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--copies", type=int, default=1)
-    ap.add_argument("--variants", default="naive,fp32,int8,tfidf,keywords")
+    ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,default,tfidf")
+    ap.add_argument("--student", default=str(ROOT / "runs" / "lawgov-zh-small-6l"))
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies)))
+        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.student)))
         return
     results = []
     for v in a.variants.split(","):
         r = subprocess.run([sys.executable, __file__, "--one", v, "--model", a.model, "--repeat", str(a.repeat),
-                            "--threads", str(a.threads), "--copies", str(a.copies)], capture_output=True, text=True,
+                            "--threads", str(a.threads), "--copies", str(a.copies), "--student", a.student],
+                           capture_output=True, text=True,
                            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
         if r.returncode:
             print(f"{v}: failed\n{r.stderr[-2000:]}", file=sys.stderr)
@@ -128,11 +141,11 @@ def main() -> None:
     print(f"end-to-end tagging (read + segment + tag) of the 3 sample reports ×{a.copies} "
           f"({results[0]['sentences'] if results else 0} sentences), {a.threads} threads, {a.repeat} timed passes "
           f"after a warm-up; model {a.model}")
-    print("| variant | sentences/s (median) | min–max | peak RSS MB | × naive |")
-    print("|---|---|---|---|---|")
+    print("| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive |")
+    print("|---|---|---|---|---|---|")
     for r in results:
         ratio = f"{r['median_sps'] / base:.1f}×" if base else "-"
-        print(f"| {r['variant']} | {r['median_sps']:.0f} | {r['min_sps']:.0f}–{r['max_sps']:.0f} | "
+        print(f"| {r['variant']} | {r.get('run') or '-'} | {r['median_sps']:.0f} | {r['min_sps']:.0f}–{r['max_sps']:.0f} | "
               f"{r['peak_rss_mb']:.0f} | {ratio} |")
 
 
