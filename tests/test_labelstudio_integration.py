@@ -1,0 +1,262 @@
+"""End to end against a real Label Studio: the annotate-and-retrain loop of the README.
+
+Label Studio pins its own dependencies, so it lives in its own virtualenv; this test finds its
+``label-studio`` executable through ``LAWGOV_LABEL_STUDIO`` or the default venv that
+``training/labelstudio_e2e.sh`` creates, and is skipped when there is none.
+
+Both servers run on loopback (127.0.0.1) on free ports: Label Studio with SQLite in a temporary
+data folder, and ``lawgov serve labelstudio`` with a tiny model built here. Through Label Studio's
+REST API the test creates a project with ``lawgov data labelstudio-config``, imports the tasks of
+``lawgov data suggest``, connects the backend, has Label Studio fetch predictions from it, posts
+annotations, exports them, converts them back with ``lawgov data convert --from labelstudio`` and
+trains a tiny model with ``lawgov train CONFIG --from MODEL``. Both servers are stopped by PID at
+the end, whatever happened.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+DEFAULT_VENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lawgov-nlp" / "label-studio-venv"
+
+
+def _label_studio_exe() -> Path | None:
+    env = os.environ.get("LAWGOV_LABEL_STUDIO")
+    exe = Path(env) if env else DEFAULT_VENV / "bin" / "label-studio"
+    return exe if exe.is_file() and os.access(exe, os.X_OK) else None
+
+
+LS_EXE = _label_studio_exe()
+pytestmark = pytest.mark.skipif(
+    LS_EXE is None,
+    reason=f"no Label Studio executable: set LAWGOV_LABEL_STUDIO to a label-studio executable or run "
+           f"training/labelstudio_e2e.sh (it creates {DEFAULT_VENV})")
+
+TOKEN = "lawgov-e2e-token-0123456789"  # a legacy API token given to the user Label Studio creates
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``lawgov ARGS`` from this checkout (not whatever ``lawgov`` is installed)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "lawgov_nlp", *args], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"lawgov {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+class Server:
+    """A subprocess in its own session (so it and its children stop together, by its PID)."""
+
+    def __init__(self, name: str, cmd: list[str], log: Path, env: dict | None = None, cwd: Path | None = None):
+        self.name, self.log = name, log
+        self._fh = open(log, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                     start_new_session=True)
+
+    def wait_http(self, url: str, timeout: float) -> float:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        return time.monotonic() - t0
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"{self.name} did not answer {url} within {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self, n: int = 4000) -> str:
+        self._fh.flush()
+        return self.log.read_bytes()[-n:].decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)  # the group whose leader is our PID
+                self.proc.wait(timeout=20)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=20)
+        self._fh.close()
+
+
+class LabelStudio:
+    """The few REST calls the loop needs (``Authorization: Token``, the legacy token)."""
+
+    def __init__(self, url: str, token: str):
+        self.url, self.token = url.rstrip("/"), token
+
+    def call(self, method: str, path: str, body=None, expect: tuple[int, ...] = (200, 201)):
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Authorization": f"Token {self.token}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=300) as r:
+                status, text = r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode("utf-8", "replace")
+        assert status in expect, f"{method} {path} -> {status}: {text[:2000]}"
+        return json.loads(text) if text.strip() else None
+
+
+def _labels(ls_result: list[dict]) -> dict[str, list[str]]:
+    return {r["from_name"]: r["value"]["choices"] for r in ls_result if r.get("type") == "choices"}
+
+
+def _write_yaml(path: Path, cfg: dict) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples):
+    from lawgov_nlp.scheme import load_scheme
+
+    scheme = load_scheme()
+    dims, roles = [d.code for d in scheme.dimensions], [r.code for r in scheme.roles]
+    times: dict[str, float] = {}
+    t_all = time.monotonic()
+    servers: list[Server] = []
+    try:
+        # ---- Label Studio: loopback, SQLite in a temporary folder, one user with a legacy token
+        ls_port, be_port = _free_port(), _free_port()
+        ls_env = dict(os.environ,
+                      LABEL_STUDIO_BASE_DATA_DIR=str(tmp_path / "ls"), DJANGO_DB="sqlite",
+                      DATABASE_NAME=str(tmp_path / "ls" / "label_studio.sqlite3"),
+                      # the backend runs on 127.0.0.1: allow Label Studio to call it and its webhook
+                      ML_BLOCK_LOCAL_IP="false", SSRF_PROTECTION_ENABLED="false",
+                      LATEST_VERSION_CHECK="false", COLLECT_ANALYTICS="false", HOME=str(tmp_path / "home"))
+        for k in ("USERNAME", "PASSWORD", "USER_TOKEN", "HOST", "PORT"):  # Label Studio reads these too
+            ls_env.pop(k, None)
+            ls_env.pop("LABEL_STUDIO_" + k, None)
+        ls = Server("Label Studio", [str(LS_EXE), "start", "--no-browser", "--internal-host", "127.0.0.1",
+                                     "--port", str(ls_port), "--data-dir", str(tmp_path / "ls"),
+                                     "--username", "e2e@example.com", "--password", "e2e-password-123",
+                                     "--user-token", TOKEN, "--enable-legacy-api-token"],
+                    tmp_path / "label-studio.log", env=ls_env, cwd=tmp_path)
+        servers.append(ls)
+
+        # ---- the backend under test, on loopback, serving the tiny model
+        be_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        be_env.pop("LAWGOV_API_KEY", None)
+        be = Server("lawgov serve labelstudio",
+                    [sys.executable, "-m", "lawgov_nlp", "serve", "labelstudio", "--model", str(tiny_model),
+                     "--host", "127.0.0.1", "--port", str(be_port)],
+                    tmp_path / "backend.log", env=be_env, cwd=ROOT)
+        servers.append(be)
+        be_url = f"http://127.0.0.1:{be_port}"
+        times["backend start"] = be.wait_http(be_url + "/health", 180)
+        times["Label Studio start"] = ls.wait_http(f"http://127.0.0.1:{ls_port}/health", 300)
+        api = LabelStudio(f"http://127.0.0.1:{ls_port}", TOKEN)
+        assert api.call("GET", "/api/version")["release"]
+
+        # ---- a project with the project's labeling config
+        config = _cli("data", "labelstudio-config").stdout
+        project = api.call("POST", "/api/projects", {"title": "lawgov e2e", "label_config": config})
+        pid = project["id"]
+        assert '<Choices name="dimension"' in api.call("GET", f"/api/projects/{pid}")["label_config"]
+
+        # ---- tasks chosen by suggest, with its predictions, imported into the project
+        n = 6
+        tasks_file = tmp_path / "tasks.json"
+        _cli("data", "suggest", "--model", str(tiny_model), *map(str, samples), "-n", str(n), "-o", str(tasks_file))
+        suggested = json.loads(tasks_file.read_text(encoding="utf-8"))
+        assert len(suggested) == n
+        imported = api.call("POST", f"/api/projects/{pid}/import", suggested)
+        assert imported["task_count"] == n, imported
+        tasks = api.call("GET", f"/api/tasks?project={pid}&page_size=100&fields=all")["tasks"]
+        assert sorted(t["data"]["text"] for t in tasks) == sorted(t["data"]["text"] for t in suggested)
+        for t in tasks:  # suggest's pre-annotations arrived as predictions with the scheme's labels
+            assert t["predictions"], t
+            lab = _labels(t["predictions"][0]["result"])
+            assert lab["dimension"][0] in dims and lab["role"][0] in roles
+
+        # ---- connect the backend: Label Studio checks it with /health and /setup
+        ml = api.call("POST", "/api/ml", {"url": be_url, "project": pid, "title": "lawgov"})
+        ml = api.call("GET", f"/api/ml/{ml['id']}")
+        assert ml["state"] == "CO", f"backend not connected: {ml}"  # CO = connected
+
+        # ---- predictions fetched by Label Studio from the backend (after dropping suggest's)
+        sel = {"selectedItems": {"all": True, "excluded": []}}
+        api.call("POST", f"/api/dm/actions?id=delete_tasks_predictions&project={pid}", sel)
+        assert all(not t["predictions"] for t in
+                   api.call("GET", f"/api/tasks?project={pid}&page_size=100&fields=all")["tasks"])
+        t0 = time.monotonic()
+        api.call("POST", f"/api/dm/actions?id=retrieve_tasks_predictions&project={pid}", sel)
+        times["predictions through Label Studio"] = time.monotonic() - t0
+        tasks = api.call("GET", f"/api/tasks?project={pid}&page_size=100&fields=all")["tasks"]
+        assert len(tasks) == n
+        for t in tasks:
+            assert len(t["predictions"]) == 1, f"no prediction from the backend for task {t['id']}:\n{be.tail()}"
+            p = t["predictions"][0]
+            lab = _labels(p["result"])
+            assert lab["dimension"][0] in dims and lab["role"][0] in roles, p
+            assert p["model_version"], p
+            assert 0.0 <= float(p["score"]) <= 1.0, p
+
+        # ---- annotations posted as a person would (different labels from the predictions where possible)
+        posted: dict[str, tuple[str, str]] = {}
+        for i, t in enumerate(sorted(tasks, key=lambda t: t["id"])):
+            pred = _labels(t["predictions"][0]["result"])
+            dim = next(d for d in dims[i % len(dims):] + dims if d != pred["dimension"][0])
+            role = roles[i % len(roles)]
+            result = [{"from_name": "dimension", "to_name": "text", "type": "choices", "value": {"choices": [dim]}},
+                      {"from_name": "role", "to_name": "text", "type": "choices", "value": {"choices": [role]}}]
+            api.call("POST", f"/api/tasks/{t['id']}/annotations", {"result": result, "ground_truth": False})
+            posted[t["data"]["text"]] = (dim, role)
+
+        # ---- export, convert back, and check the labels round-trip
+        export = api.call("GET", f"/api/projects/{pid}/export?exportType=JSON&download_all_tasks=true")
+        assert len(export) == n and all(t["annotations"] for t in export)
+        export_file = tmp_path / "export.json"
+        export_file.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+        new_jsonl = tmp_path / "annotated.jsonl"
+        _cli("data", "convert", str(export_file), str(new_jsonl), "--from", "labelstudio", "--to", "jsonl")
+        back = [json.loads(x) for x in new_jsonl.read_text(encoding="utf-8").splitlines() if x.strip()]
+        assert {r["text"]: (r["dimension"], r["role"]) for r in back} == posted
+        assert all(r.get("doc_id") and r.get("sent_id") for r in back), back[0]
+
+        # ---- retrain from the served model with the new annotations
+        cfg = dict(base=str(tiny_model.parent / "base"), train=str(tiny_model.parent / "train.jsonl"),
+                   dev=str(tiny_model.parent / "train.jsonl"), output_dir=str(tmp_path / "model-v2"),
+                   epochs=1, batch_size=16, max_length=64, section_max_tokens=16, threads=1,
+                   lora={"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["query", "value"]})
+        cfg_file = tmp_path / "retrain.yaml"
+        _write_yaml(cfg_file, cfg)
+        t0 = time.monotonic()
+        _cli("train", str(cfg_file), "--from", str(tiny_model), "--annotations", str(new_jsonl), "-q")
+        times["retrain"] = time.monotonic() - t0
+        new_model = tmp_path / "model-v2"
+        assert (new_model / "config.json").is_file() or any(new_model.iterdir())
+        recorded = json.dumps([json.loads(p.read_text(encoding="utf-8")) for p in new_model.glob("*.json")
+                               if p.stat().st_size < 1_000_000], ensure_ascii=False)
+        assert str(tiny_model) in recorded, "the new model directory does not record the model it started from"
+    finally:
+        for s in reversed(servers):
+            s.stop()
+        times["whole test"] = time.monotonic() - t_all
+        print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
