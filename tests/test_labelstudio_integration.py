@@ -89,17 +89,30 @@ class Server:
         self._fh.flush()
         return self.log.read_bytes()[-n:].decode("utf-8", "replace")
 
+    def _group_alive(self) -> bool:
+        try:
+            os.killpg(self.proc.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
     def stop(self) -> None:
-        if self.proc.poll() is None:
+        """SIGTERM to the process group led by our PID, SIGKILL after 20 s. The whole group: Label
+        Studio 1.23 serves from a child process that outlives its parent."""
+        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
+            if not self._group_alive():
+                break
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)  # the group whose leader is our PID
-                self.proc.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(timeout=20)
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < grace and self._group_alive():
+                self.proc.poll()  # reap the leader so the group can empty
+                time.sleep(0.2)
+        self.proc.poll()
         self._fh.close()
 
 
@@ -149,7 +162,9 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
                       DATABASE_NAME=str(tmp_path / "ls" / "label_studio.sqlite3"),
                       # the backend runs on 127.0.0.1: allow Label Studio to call it and its webhook
                       ML_BLOCK_LOCAL_IP="false", SSRF_PROTECTION_ENABLED="false",
-                      LATEST_VERSION_CHECK="false", COLLECT_ANALYTICS="false", HOME=str(tmp_path / "home"))
+                      # offline and quiet: no PyPI version check, no analytics, no Sentry error reports
+                      LATEST_VERSION_CHECK="false", COLLECT_ANALYTICS="false", SENTRY_DSN="", FRONTEND_SENTRY_DSN="",
+                      HOME=str(tmp_path / "home"))
         for k in ("USERNAME", "PASSWORD", "USER_TOKEN", "HOST", "PORT"):  # Label Studio reads these too
             ls_env.pop(k, None)
             ls_env.pop("LABEL_STUDIO_" + k, None)
