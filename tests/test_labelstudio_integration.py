@@ -44,7 +44,8 @@ pytestmark = pytest.mark.skipif(
     reason=f"no Label Studio executable: set LAWGOV_LABEL_STUDIO to a label-studio executable or run "
            f"training/labelstudio_e2e.sh (it creates {DEFAULT_VENV})")
 
-TOKEN = "lawgov-e2e-token-0123456789"  # a legacy API token given to the user Label Studio creates
+TOKEN = "lawgov-e2e-token-0123456789"
+N_TASKS = 6  # tasks suggested, annotated, and the backend's --retrain-after  # a legacy API token given to the user Label Studio creates
 
 
 def _free_port() -> int:
@@ -136,6 +137,11 @@ class LabelStudio:
         return json.loads(text) if text.strip() else None
 
 
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read().decode("utf-8"))
+
+
 def _labels(ls_result: list[dict]) -> dict[str, list[str]]:
     return {r["from_name"]: r["value"]["choices"] for r in ls_result if r.get("type") == "choices"}
 
@@ -180,7 +186,8 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
         be_env.pop("LAWGOV_API_KEY", None)
         be = Server("lawgov serve labelstudio",
                     [sys.executable, "-m", "lawgov_nlp", "serve", "labelstudio", "--model", str(tiny_model),
-                     "--host", "127.0.0.1", "--port", str(be_port)],
+                     "--host", "127.0.0.1", "--port", str(be_port), "--models-dir", str(tmp_path / "backend"),
+                     "--retrain-after", str(N_TASKS)],
                     tmp_path / "backend.log", env=be_env, cwd=ROOT)
         servers.append(be)
         be_url = f"http://127.0.0.1:{be_port}"
@@ -196,7 +203,7 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
         assert '<Choices name="dimension"' in api.call("GET", f"/api/projects/{pid}")["label_config"]
 
         # ---- tasks chosen by suggest, with its predictions, imported into the project
-        n = 6
+        n = N_TASKS
         tasks_file = tmp_path / "tasks.json"
         _cli("data", "suggest", "--model", str(tiny_model), *map(str, samples), "-n", str(n), "-o", str(tasks_file))
         suggested = json.loads(tasks_file.read_text(encoding="utf-8"))
@@ -215,6 +222,8 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
         ml = api.call("GET", f"/api/ml/{ml['id']}")
         assert ml["state"] == "CO", f"backend not connected: {ml}"  # CO = connected
 
+        first_version = _get_json(be_url + "/health")["model_version"]
+
         # ---- predictions fetched by Label Studio from the backend (after dropping suggest's)
         sel = {"selectedItems": {"all": True, "excluded": []}}
         api.call("POST", f"/api/dm/actions?id=delete_tasks_predictions&project={pid}", sel)
@@ -230,7 +239,7 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
             p = t["predictions"][0]
             lab = _labels(p["result"])
             assert lab["dimension"][0] in dims and lab["role"][0] in roles, p
-            assert p["model_version"], p
+            assert p["model_version"] == first_version, (p["model_version"], first_version)
             assert 0.0 <= float(p["score"]) <= 1.0, p
 
         # ---- annotations posted as a person would (different labels from the predictions where possible)
@@ -244,6 +253,26 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
             api.call("POST", f"/api/tasks/{t['id']}/annotations", {"result": result, "ground_truth": False})
             posted[t["data"]["text"]] = (dim, role)
 
+        # ---- Label Studio's webhook brought each annotation to the backend, which retrained after n
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 300:
+            h = _get_json(be_url + "/health")
+            if h["annotations"] >= n and not h["training"] and h.get("last_training"):
+                break
+            time.sleep(1)
+        times["backend retraining after the webhooks"] = time.monotonic() - t0
+        assert h["annotations"] == n, f"the backend got {h['annotations']} of {n} annotations:\n{be.tail()}"
+        stored = [json.loads(x) for x in (tmp_path / "backend" / "annotations.jsonl").read_text(
+            encoding="utf-8").splitlines() if x.strip()]
+        assert {e["task"]["data"]["text"] for e in stored} == set(posted)
+        assert h["last_training"].get("status") not in (None, "failed"), h["last_training"]
+        assert h["model_version"] != first_version and Path(h["model_dir"]).name == "v2", h
+        # the retrained model's predictions, again through Label Studio
+        api.call("POST", f"/api/dm/actions?id=retrieve_tasks_predictions&project={pid}", sel)
+        versions = {p["model_version"] for t in api.call("GET", f"/api/tasks?project={pid}&page_size=100&fields=all")["tasks"]
+                    for p in t["predictions"]}
+        assert h["model_version"] in versions, (versions, h)
+
         # ---- export, convert back, and check the labels round-trip
         export = api.call("GET", f"/api/projects/{pid}/export?exportType=JSON&download_all_tasks=true")
         assert len(export) == n and all(t["annotations"] for t in export)
@@ -255,21 +284,31 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
         assert {r["text"]: (r["dimension"], r["role"]) for r in back} == posted
         assert all(r.get("doc_id") and r.get("sent_id") for r in back), back[0]
 
-        # ---- retrain from the served model with the new annotations
-        cfg = dict(base=str(tiny_model.parent / "base"), train=str(tiny_model.parent / "train.jsonl"),
-                   dev=str(tiny_model.parent / "train.jsonl"), output_dir=str(tmp_path / "model-v2"),
-                   epochs=1, batch_size=16, max_length=64, section_max_tokens=16, threads=1,
-                   lora={"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["query", "value"]})
+        # ---- retrain from the served model with the converted annotations merged in
         cfg_file = tmp_path / "retrain.yaml"
-        _write_yaml(cfg_file, cfg)
-        t0 = time.monotonic()
-        _cli("train", str(cfg_file), "--from", str(tiny_model), "--annotations", str(new_jsonl), "-q")
-        times["retrain"] = time.monotonic() - t0
+        _write_yaml(cfg_file, dict(
+            base=str(tiny_model.parent / "base"), train=str(tiny_model.parent / "train.jsonl"),
+            dev=str(tiny_model.parent / "train.jsonl"), output_dir=str(tmp_path / "unused"),
+            epochs=1, batch_size=16, max_length=64, section_max_tokens=16, threads=1,
+            lora={"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["query", "value"]}))
         new_model = tmp_path / "model-v2"
-        assert (new_model / "config.json").is_file() or any(new_model.iterdir())
-        recorded = json.dumps([json.loads(p.read_text(encoding="utf-8")) for p in new_model.glob("*.json")
-                               if p.stat().st_size < 1_000_000], ensure_ascii=False)
-        assert str(tiny_model) in recorded, "the new model directory does not record the model it started from"
+        t0 = time.monotonic()
+        _cli("train", str(cfg_file), "--from", str(tiny_model), "--add", str(new_jsonl), "-o", str(new_model), "-q")
+        times["lawgov train --from"] = time.monotonic() - t0
+        from lawgov_nlp.train.warm import model_fingerprint
+
+        manifest = json.loads((new_model / "lawgov_model.json").read_text(encoding="utf-8"))
+        warm = manifest["trained_from"]["warm_start"]
+        assert Path(warm["model"]) == tiny_model.resolve() and warm["fingerprint"] == model_fingerprint(tiny_model)
+        assert manifest["trained_from"]["added_sentences"] == n, manifest["trained_from"]
+        merged = [json.loads(x) for x in Path(manifest["trained_from"]["training_data"]["merged"]).read_text(
+            encoding="utf-8").splitlines() if x.strip()]
+        assert {r["text"]: (r["dimension"], r["role"]) for r in merged if r["text"] in posted} == posted
+        # and the new model tags
+        import lawgov_nlp as lg
+
+        tags = lg.load(str(new_model)).tag_sentences(list(posted)[:2])
+        assert len(tags) == 2 and all(t.dimension in dims and t.role in roles for t in tags)
     finally:
         for s in reversed(servers):
             s.stop()
