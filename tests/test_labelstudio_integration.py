@@ -45,7 +45,8 @@ pytestmark = pytest.mark.skipif(
            f"training/labelstudio_e2e.sh (it creates {DEFAULT_VENV})")
 
 TOKEN = "lawgov-e2e-token-0123456789"
-N_TASKS = 6  # tasks suggested, annotated, and the backend's --retrain-after  # a legacy API token given to the user Label Studio creates
+N_TASKS = 6  # tasks suggested, annotated, and the backend's --retrain-after
+BACKEND_KEY = "lawgov-e2e-backend-key"  # the backend's --api-key (LAWGOV_API_KEY)  # a legacy API token given to the user Label Studio creates
 
 
 def _free_port() -> int:
@@ -72,13 +73,13 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                      start_new_session=True)
 
-    def wait_http(self, url: str, timeout: float) -> float:
+    def wait_http(self, url: str, timeout: float, headers: dict | None = None) -> float:
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                with urllib.request.urlopen(url, timeout=5) as r:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as r:
                     if r.status == 200:
                         return time.monotonic() - t0
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -137,8 +138,9 @@ class LabelStudio:
         return json.loads(text) if text.strip() else None
 
 
-def _get_json(url: str):
-    with urllib.request.urlopen(url, timeout=30) as r:
+def _get_json(url: str, key: str | None = BACKEND_KEY):
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read().decode("utf-8"))
 
 
@@ -183,7 +185,7 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
 
         # ---- the backend under test, on loopback, serving the tiny model
         be_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        be_env.pop("LAWGOV_API_KEY", None)
+        be_env["LAWGOV_API_KEY"] = BACKEND_KEY  # every route of the backend needs it
         be = Server("lawgov serve labelstudio",
                     [sys.executable, "-m", "lawgov_nlp", "serve", "labelstudio", "--model", str(tiny_model),
                      "--host", "127.0.0.1", "--port", str(be_port), "--models-dir", str(tmp_path / "backend"),
@@ -191,7 +193,10 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
                     tmp_path / "backend.log", env=be_env, cwd=ROOT)
         servers.append(be)
         be_url = f"http://127.0.0.1:{be_port}"
-        times["backend start"] = be.wait_http(be_url + "/health", 180)
+        times["backend start"] = be.wait_http(be_url + "/health", 180, {"Authorization": f"Bearer {BACKEND_KEY}"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            _get_json(be_url + "/health", key=None)
+        assert e.value.code == 401
         times["Label Studio start"] = ls.wait_http(f"http://127.0.0.1:{ls_port}/health", 300)
         api = LabelStudio(f"http://127.0.0.1:{ls_port}", TOKEN)
         assert api.call("GET", "/api/version")["release"]
@@ -217,10 +222,18 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
             lab = _labels(t["predictions"][0]["result"])
             assert lab["dimension"][0] in dims and lab["role"][0] in roles
 
-        # ---- connect the backend: Label Studio checks it with /health and /setup
-        ml = api.call("POST", "/api/ml", {"url": be_url, "project": pid, "title": "lawgov"})
+        # ---- connect the backend: Label Studio checks it with /health and /setup. Its ML connection
+        # sends HTTP Basic auth only, which the backend takes with the key as the password.
+        refused = api.call("POST", "/api/ml", {"url": be_url, "project": pid, "title": "lawgov"}, expect=(400,))
+        assert "authentication" in json.dumps(refused).lower(), refused
+        ml = api.call("POST", "/api/ml", {"url": be_url, "project": pid, "title": "lawgov", "auth_method": "BASIC_AUTH",
+                                          "basic_auth_user": "labelstudio", "basic_auth_pass": BACKEND_KEY})
         ml = api.call("GET", f"/api/ml/{ml['id']}")
         assert ml["state"] == "CO", f"backend not connected: {ml}"  # CO = connected
+        # Label Studio registered the backend's /webhook for the project, without credentials: add them
+        hooks = [w for w in api.call("GET", f"/api/webhooks?project={pid}") if w["url"] == be_url + "/webhook"]
+        assert len(hooks) == 1, hooks
+        api.call("PATCH", f"/api/webhooks/{hooks[0]['id']}", {"headers": {"Authorization": f"Bearer {BACKEND_KEY}"}})
 
         first_version = _get_json(be_url + "/health")["model_version"]
 
@@ -272,6 +285,15 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
         versions = {p["model_version"] for t in api.call("GET", f"/api/tasks?project={pid}&page_size=100&fields=all")["tasks"]
                     for p in t["predictions"]}
         assert h["model_version"] in versions, (versions, h)
+        # "Start Training" in Label Studio (its API: /api/ml/{id}/train) sends START_TRAINING: one more version
+        api.call("POST", f"/api/ml/{ml['id']}/train", {})
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 300:
+            h = _get_json(be_url + "/health")
+            if h["trainings_started"] >= 2 and not h["training"]:
+                break
+            time.sleep(1)
+        assert Path(h["model_dir"]).name == "v3" and h["last_training"].get("status") != "failed", h
 
         # ---- export, convert back, and check the labels round-trip
         export = api.call("GET", f"/api/projects/{pid}/export?exportType=JSON&download_all_tasks=true")
