@@ -29,7 +29,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
-DEFAULT_VENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lawgov-nlp" / "label-studio-venv"
+DEFAULT_VENV = Path(os.environ.get("LAWGOV_LS_VENV") or
+                    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lawgov-nlp" / "label-studio-venv")
 
 
 def _label_studio_exe() -> Path | None:
