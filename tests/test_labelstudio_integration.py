@@ -5,11 +5,13 @@ Label Studio pins its own dependencies, so it lives in its own virtualenv; this 
 ``training/labelstudio_e2e.sh`` creates, and is skipped when there is none.
 
 Both servers run on loopback (127.0.0.1) on free ports: Label Studio with SQLite in a temporary
-data folder, and ``lawgov serve labelstudio`` with a tiny model built here. Through Label Studio's
-REST API the test creates a project with ``lawgov data labelstudio-config``, imports the tasks of
-``lawgov data suggest``, connects the backend, has Label Studio fetch predictions from it, posts
-annotations, exports them, converts them back with ``lawgov data convert --from labelstudio`` and
-trains a tiny model with ``lawgov train CONFIG --from MODEL``. Both servers are stopped by PID at
+data folder, and ``lawgov serve labelstudio`` (with an API key) serving a tiny model built here.
+Through Label Studio's REST API the test creates a project with ``lawgov data labelstudio-config``,
+imports the tasks of ``lawgov data suggest``, connects the backend (Basic auth, the key as the
+password), has Label Studio fetch predictions from it, posts annotations (Label Studio's webhook
+brings them to the backend, which retrains into v2 after them and into v3 on Start Training),
+exports them, converts them back with ``lawgov data convert --from labelstudio`` and trains a tiny
+model with ``lawgov train CONFIG --from MODEL --add``. Both servers are stopped by PID at
 the end, whatever happened.
 """
 from __future__ import annotations
