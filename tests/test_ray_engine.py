@@ -186,3 +186,22 @@ def test_without_ray_one_line_says_how_to_install_it(tmp_path, samples):
     assert res.stderr.strip().splitlines() == ['error: the Ray engine needs Ray, which is not installed: '
                                                'pip install "lawgov-nlp[ray]"']
     assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_the_local_runtime_listens_on_loopback_only(runtime):
+    """Ray swaps 127.0.0.1 for the machine's address and listens on every interface unless told
+    otherwise; every socket this process and the Ray processes it started listen on is loopback."""
+    import psutil
+
+    me = psutil.Process()
+    listening = []
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            conns = proc.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        listening += [(proc.name(), c.laddr.ip, c.laddr.port) for c in conns if c.status == psutil.CONN_LISTEN]
+    assert listening, "found no Ray server sockets to check"
+    loopback = ("127.0.0.1", "::ffff:127.0.0.1", "::1")
+    assert [s for s in listening if s[1] not in loopback] == []
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
