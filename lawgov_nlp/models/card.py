@@ -29,6 +29,23 @@ def _is_result(m: Any) -> bool:
     return isinstance(m, dict) and "dimension_macro_f1" in m and "dimension" in m
 
 
+def _speed(sp: Any) -> list[str]:
+    """The speed table ``training/benchmarks/tag_speed.py --record`` stored in metrics.json."""
+    if not isinstance(sp, dict) or not sp.get("rows"):
+        return []
+    out = ["## Speed", "",
+           f"Measured by `{sp.get('command', 'training/benchmarks/tag_speed.py')}` on {sp.get('measured', '?')}: "
+           f"{sp.get('what', 'end-to-end tagging')}, {sp.get('threads', '?')} threads, median of "
+           f"{sp.get('repeat', '?')} timed passes after a warm-up. The machine: {sp.get('machine', '?')}.", "",
+           "| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive loop |",
+           "|---|---|---|---|---|---|"]
+    for r in sp["rows"]:
+        ratio = f"{r['ratio']:.1f}×" if r.get("ratio") else "–"
+        out.append(f"| {r['variant']} | {r.get('run') or '–'} | {r['median_sps']:.0f} | "
+                   f"{r['min_sps']:.0f}–{r['max_sps']:.0f} | {r['peak_rss_mb']:.0f} | {ratio} |")
+    return out + [""]
+
+
 def model_card(manifest, metrics: dict | None = None, name: str | None = None, notes: str = "") -> str:
     """Markdown card: what the model is, its labels and thresholds, and its measured results."""
     metrics = metrics or {}
@@ -69,6 +86,7 @@ def model_card(manifest, metrics: dict | None = None, name: str | None = None, n
         for s in splits:
             out += [f"### Per-class results: {s}", "", "Dimension:", "", *_table(metrics[s], "dimension"), "",
                     "Role:", "", *_table(metrics[s], "role"), ""]
+    out += _speed(metrics.get("speed"))
     hist = metrics.get("history")
     if cfg:
         out += ["## Training", "", "The configuration, as run (also in `metrics.json`):", "", "```json",

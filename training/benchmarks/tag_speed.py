@@ -114,6 +114,45 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, s
             "kind": getattr(t, "kind", ""), "run": getattr(t, "path_name", "")}
 
 
+def _machine() -> str:
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical CPUs"
+
+
+def record(a, results: list[dict], base: float | None) -> None:
+    """Put this run's table into the model's metrics.json ("speed") and rewrite its card."""
+    import datetime
+
+    from lawgov_nlp.models.card import model_card
+    from lawgov_nlp.models.contract import read_manifest, read_metrics
+    from lawgov_nlp.models.registry import resolve
+
+    d = Path(resolve(a.model))
+    metrics = read_metrics(d)
+    cmd = " ".join(["python training/benchmarks/tag_speed.py", *sys.argv[1:]])
+    metrics["speed"] = {
+        "command": cmd, "measured": datetime.date.today().isoformat(), "threads": a.threads, "repeat": a.repeat,
+        "what": f"read + segment + tag of the 3 sample reports ×{a.copies} "
+                f"({results[0]['sentences'] if results else 0} sentences), each pass with a cold vector cache",
+        "machine": _machine(),
+        "rows": [{**r, "ratio": (r["median_sps"] / base) if base else None} for r in results]}
+    tmp = d / "metrics.json.part"
+    tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, d / "metrics.json")
+    man, _ = read_manifest(d)
+    notes = ROOT / "training" / "model_card_notes.md"
+    (d / "README.md").write_text(model_card(man, metrics, name=d.name, notes=notes.read_text(encoding="utf-8")),
+                                 encoding="utf-8")
+    print(f"recorded in {d / 'metrics.json'} and {d / 'README.md'}", file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="lawgov-zh-small")
@@ -122,6 +161,9 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=1)
     ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,default,tfidf")
     ap.add_argument("--student", default=str(ROOT / "runs" / "lawgov-zh-small-6l"))
+    ap.add_argument("--record", action="store_true",
+                    help="store the table in the model directory's metrics.json and rewrite its card "
+                         "(with training/model_card_notes.md) so that the card quotes this run")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
@@ -143,6 +185,8 @@ def main() -> None:
           f"after a warm-up; model {a.model}")
     print("| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive |")
     print("|---|---|---|---|---|---|")
+    if a.record:
+        record(a, results, base)
     for r in results:
         ratio = f"{r['median_sps'] / base:.1f}×" if base else "-"
         print(f"| {r['variant']} | {r.get('run') or '-'} | {r['median_sps']:.0f} | {r['min_sps']:.0f}–{r['max_sps']:.0f} | "
