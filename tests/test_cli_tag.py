@@ -109,3 +109,12 @@ def test_python_api(tiny_model, samples):
     assert len(owner) > 2
     bad = t.tag_text("一、总体情况\n全年办结行政复议案件12件。")
     assert [x.text for x in bad.sentences] == ["一、总体情况", "全年办结行政复议案件12件。"]
+
+
+def test_help_names_the_ray_extra_and_the_ray_options():
+    """The help is rich markup: a bare ``[ray]`` would vanish and leave ``pip install "lawgov-nlp"``."""
+    res = runner.invoke(app, ["tag", "--help"], env={"COLUMNS": "240"})
+    assert res.exit_code == 0
+    assert 'pip install "lawgov-nlp[ray]"' in res.output
+    for flag in ("--engine", "--address", "--actors", "--batch-size", "--docs-per-batch", "--resume", "--format"):
+        assert flag in res.output
