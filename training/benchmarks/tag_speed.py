@@ -36,10 +36,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "data" / "samples"
+#: the written corpus documents, rebuilt as texts by training/build_corpus.py
+WRITTEN = ROOT / "training" / "corpus" / "docs"
 
 
-def _paths(copies: int) -> list[Path]:
-    return sorted(SAMPLES.glob("*.txt")) * copies
+def _paths(copies: int, written: int = 0) -> list[Path]:
+    """The three sample reports and the first ``written`` written corpus documents, ``copies`` times."""
+    return (sorted(SAMPLES.glob("*.txt")) + sorted(WRITTEN.glob("*.txt"))[:written]) * copies
 
 
 def _naive(t, docs):
@@ -75,13 +78,14 @@ NEURAL = {"naive": {"exact": True}, "fp32": {"exact": True}, "int8": {"fast": Tr
           "student-int8": {"fast": True}, "onnx": {"backend": "onnx"}, "default": {}}
 
 
-def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, student: str = "") -> dict:
+def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, student: str = "",
+                written: int = 0) -> dict:
     import torch
 
     import lawgov_nlp as lg
 
     torch.set_num_threads(threads)
-    paths = _paths(copies)
+    paths = _paths(copies, written)
     if name in NEURAL:
         t = lg.load(student if name.startswith("student") else model, threads=threads, **NEURAL[name])
         if name == "naive":
@@ -108,7 +112,7 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, s
         once()
         times.append(time.perf_counter() - t0)
     rates = [n / x for x in times]
-    return {"variant": name, "sentences": n, "median_sps": statistics.median(rates),
+    return {"variant": name, "sentences": n, "documents": len(paths), "times": times, "median_sps": statistics.median(rates),
             "min_sps": min(rates), "max_sps": max(rates),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "kind": getattr(t, "kind", ""), "run": getattr(t, "path_name", "")}
@@ -159,6 +163,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--copies", type=int, default=1)
+    ap.add_argument("--written", type=int, default=0, help="also the first N written corpus documents")
     ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,default,tfidf")
     ap.add_argument("--student", default=str(ROOT / "runs" / "lawgov-zh-small-6l"))
     ap.add_argument("--record", action="store_true",
@@ -167,12 +172,13 @@ def main() -> None:
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.student)))
+        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.student, a.written)))
         return
     results = []
     for v in a.variants.split(","):
         r = subprocess.run([sys.executable, __file__, "--one", v, "--model", a.model, "--repeat", str(a.repeat),
-                            "--threads", str(a.threads), "--copies", str(a.copies), "--student", a.student],
+                            "--threads", str(a.threads), "--copies", str(a.copies), "--student", a.student,
+                            "--written", str(a.written)],
                            capture_output=True, text=True,
                            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
         if r.returncode:
