@@ -45,7 +45,7 @@ ARCHITECTURE_KEYS = ("base", "max_length", "use_section", "section_max_tokens", 
 
 def retrain(from_model: str | os.PathLike, new_records: Sequence[Any] = (), output_dir: str | os.PathLike | None = None,
             *, config: Any = None, log: Callable[[str], None] = print, progress: bool = False,
-            encoder: str = "train", overrides: dict | None = None) -> Path:
+            encoder: str = "train", overrides: dict | None = None, held_out: str = "refuse") -> Path:
     """Train a new model directory warm-started from ``from_model`` on its training data plus
     ``new_records`` (annotated files and/or record dicts); returns the new directory.
 
@@ -54,7 +54,10 @@ def retrain(from_model: str | os.PathLike, new_records: Sequence[Any] = (), outp
     ``output_dir``: where the new model goes (default: the config's ``output_dir``); never the
     source directory. ``encoder``: for context models, ``train`` (stage 1 warm-started, the
     default) or ``keep`` (the model's encoder as it is). ``overrides``: config keys to change
-    (``{"epochs": 2}``).
+    (``{"epochs": 2}``). ``held_out``: ``refuse`` (the default) raises a :class:`CorpusError` naming
+    the file and the documents when new annotations belong to dev, eval or loro_train documents;
+    ``skip`` leaves them out, says so in the log and records how many (a server annotating
+    continuously uses it, so that one such annotation does not stop every later retraining).
     """
     from ..models.contract import read_manifest
 
@@ -71,8 +74,10 @@ def retrain(from_model: str | os.PathLike, new_records: Sequence[Any] = (), outp
         raise ConfigError(f"{out}: the output directory is the model being warm-started; choose another one "
                           "(e.g. models/v2)")
 
+    if held_out not in ("refuse", "skip"):
+        raise ConfigError(f"held_out must be refuse or skip, got {held_out!r}")
     added, files = _read_new(new_records, scheme)
-    _refuse_held_out(cfg, scheme, added, files)
+    added, n_held = _refuse_held_out(cfg, scheme, added, skip=held_out == "skip", log=log)
     from ..data.corpus import load_records, write_jsonl
 
     base_records = load_records(cfg.train, scheme)
@@ -106,7 +111,7 @@ def retrain(from_model: str | os.PathLike, new_records: Sequence[Any] = (), outp
                            "how": _how(man.kind, encoder)},
             "training_data": {"base": base_train, "base_sentences": len(base_records), "merged": str(merged_path),
                               "sentences": len(merged)},
-            "added": files, "added_sentences": len(added), "relabelled": stats["replaced"],
+            "added": files, "added_sentences": len(added), "held_out_left_out": n_held, "relabelled": stats["replaced"],
             "new_sentences": stats["added"], "new_documents": stats["new_documents"]}
     record_provenance(out, info)
     log(f"trained from {src} ({info['warm_start']['fingerprint']}); provenance in {out / 'lawgov_model.json'}")
@@ -175,6 +180,10 @@ def _warm_config(cfg, man, src: Path, out: Path, merged: Path, encoder: str, log
     from ..models.settings import build_dataclass
 
     d = cfg.to_dict()
+    # a dev or eval file that is the training file itself (a smoke test) stays the training data
+    if d.get("dev") and _same(d["dev"], cfg.train):
+        d["dev"] = str(merged)
+    d["eval"] = {k: (str(merged) if _same(v, cfg.train) else v) for k, v in (d.get("eval") or {}).items()}
     d.update(train=str(merged), output_dir=str(out))
     mc = man.config or {}
     if man.kind == "tfidf":
@@ -301,9 +310,10 @@ def read_annotations(path: str | os.PathLike, scheme) -> tuple[list[dict], int]:
     return recs, skipped
 
 
-def _refuse_held_out(cfg, scheme, added: list[dict], files: list[dict]) -> None:
-    """Annotations of documents in dev, eval or loro_train files are refused (naming file and documents)."""
-    from ..data.corpus import Problem, load_records
+def held_out_documents(cfg, scheme=None) -> dict[str, str]:
+    """Documents of a config's dev, eval and loro_train files: doc_id -> ``split (file)``
+    (a file that is the training file itself, a smoke test, holds nothing out)."""
+    from ..data.corpus import load_records
 
     held: dict[str, str] = {}
     named = [("dev", cfg.dev), *((k, v) for k, v in (cfg.eval or {}).items()),
@@ -313,6 +323,22 @@ def _refuse_held_out(cfg, scheme, added: list[dict], files: list[dict]) -> None:
             continue
         for r in load_records(path, scheme):
             held.setdefault(str(r["doc_id"]), f"{name} ({path})")
+    return held
+
+
+def _refuse_held_out(cfg, scheme, added: list[dict], *, skip: bool = False, log=print) -> tuple[list[dict], int]:
+    """Annotations of documents in dev, eval or loro_train files are refused (naming file and
+    documents), or with ``skip`` left out; returns (the annotations kept, how many were left out)."""
+    from ..data.corpus import Problem
+
+    held = held_out_documents(cfg, scheme)
+    if skip:
+        kept = [r for r in added if str(r["doc_id"]) not in held]
+        if len(kept) < len(added):
+            docs = sorted({str(r["doc_id"]) for r in added if str(r["doc_id"]) in held})
+            log(f"warning: {len(added) - len(kept)} new annotations of documents held out for evaluation left out "
+                f"({', '.join(docs[:10])}{' …' if len(docs) > 10 else ''})")
+        return kept, len(added) - len(kept)
     by_source: dict[str, list[Problem]] = {}
     seen: set[tuple[str, str]] = set()
     for r in added:
@@ -327,6 +353,7 @@ def _refuse_held_out(cfg, scheme, added: list[dict], files: list[dict]) -> None:
         docs = sorted({doc for _, doc in seen})
         raise CorpusError(", ".join(by_source), [p for ps in by_source.values() for p in ps],
                           f"the new annotations (documents held out: {', '.join(docs)})")
+    return added, 0
 
 
 def _same(a, b) -> bool:
@@ -411,4 +438,4 @@ def record_provenance(model_dir: str | os.PathLike, info: dict) -> None:
         fh.write(model_card(man, read_metrics(d), name=d.name))
 
 
-__all__ = ["retrain", "merge_records", "read_annotations", "record_provenance", "model_fingerprint"]
+__all__ = ["retrain", "held_out_documents", "merge_records", "read_annotations", "record_provenance", "model_fingerprint"]
