@@ -13,7 +13,7 @@ from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, FAST_HELP, Con
 
 def train(
     config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/train/default.yaml or tfidf.yaml."),
-    output_dir: Optional[Path] = typer.Option(None, help="Override output_dir of the config."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Override output_dir of the config."),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore an existing checkpoint and start over."),
     progress: bool = progress_option("Training log and progress bars (--no-progress / --quiet / -q: errors only)."),
     from_model: Optional[Path] = typer.Option(
