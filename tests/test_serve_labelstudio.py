@@ -156,6 +156,24 @@ def test_document_order_groups_and_sorts(server):
     assert [r["doc_id"] for r in document_order(loose)] == ["__task_0", "__task_1"]
 
 
+def test_document_memory_puts_a_lone_task_back_in_its_document():
+    from lawgov_nlp.serve.labelstudio import DocumentMemory, document_order, task_record
+
+    mem = DocumentMemory(max_documents=2)
+    seen = [task_record({"data": {"text": t, "doc_id": "A", "sent_id": f"A-{k}"}}, k) for k, t in enumerate("abc")]
+    mem.remember(seen)
+    lone = [task_record({"data": {"text": "B!", "doc_id": "A", "sent_id": "A-1"}}, 0)]  # a newer text of A-1
+    ctx = mem.context_for(lone)
+    assert sorted(r["text"] for r in ctx) == ["a", "c"] and all(r["_context"] for r in ctx)
+    assert [r["text"] for r in document_order(lone + ctx)] == ["a", "B!", "c"]
+    # tasks without a document or an order get no neighbours; old documents are forgotten
+    assert mem.context_for([task_record({"data": {"text": "x"}}, 0)]) == []
+    assert mem.context_for([task_record({"data": {"text": "x", "doc_id": "A"}}, 0)]) == []
+    for d in ("B", "C"):
+        mem.remember([task_record({"data": {"text": "y", "doc_id": d, "sent_id": f"{d}-0"}}, 0)])
+    assert mem.context_for(lone) == []
+
+
 @pytest.mark.parametrize("body,status,words", [
     (b"{not json", 400, "not valid JSON"),
     (b"", 400, "no body"),

@@ -30,6 +30,9 @@ def labelstudio(
     keep_encoder: bool = typer.Option(False, "--keep-encoder", help="Retraining a context model keeps its sentence "
                                                                     "encoder and retrains the context layers only."),
     epochs: Optional[int] = typer.Option(None, min=1, help="Epochs of each retraining (default: the config's)."),
+    remember: bool = typer.Option(True, "--remember/--no-remember",
+                                  help="Tag a task with the sentences of its document seen in earlier requests "
+                                       "(Label Studio asks for one task at a time)."),
 ) -> None:
     """A Label Studio ML backend: /health, /setup, /predict and /webhook (retraining on new annotations)."""
     from ..serve.labelstudio import serve
@@ -37,4 +40,5 @@ def labelstudio(
     with user_errors(EXIT_USAGE):
         serve(model, host=host, port=port, api_key=api_key, retrain_after=retrain_after, models_dir=models_dir,
               config=config, keep_encoder=keep_encoder, retrain_overrides={"epochs": epochs} if epochs else None,
+              remember=remember,
               log=lambda m: typer.echo(m, err=True))

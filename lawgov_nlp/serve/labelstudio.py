@@ -20,7 +20,10 @@ connected under Settings → Model):
     lower of the two, so Label Studio's low-score-first ordering shows uncertain sentences first.
     Tasks of one document (``doc_id``) are tagged together as one document, in ``index`` order,
     else ``sent_id`` order, else the order they came in, so the context tagger sees their
-    neighbours; a task without ``doc_id`` is a document of its own.
+    neighbours; a task without ``doc_id`` is a document of its own. Label Studio asks for one
+    task at a time when an annotator opens it, so the backend remembers the tasks of earlier
+    requests (:class:`DocumentMemory`; ``--no-remember`` turns it off) and tags a task with the
+    remembered sentences of its document around it.
 ``POST /webhook``
     Label Studio's webhook events. ``ANNOTATION_CREATED`` / ``ANNOTATION_UPDATED`` /
     ``ANNOTATION_DELETED`` / ``ANNOTATIONS_DELETED`` are appended to ``annotations.jsonl`` in the
@@ -74,7 +77,7 @@ class Backend:
 
     def __init__(self, model: str | os.PathLike | None = None, *, models_dir: str | os.PathLike = "lawgov-backend",
                  retrain_after: int = 0, config: str | os.PathLike | None = None, keep_encoder: bool = False,
-                 api_key: str | None = None, retrain_overrides: dict | None = None,
+                 api_key: str | None = None, retrain_overrides: dict | None = None, remember: bool = True,
                  log: Callable[[str], None] | None = None):
         self.models_dir = Path(models_dir)
         self.models_dir.mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,7 @@ class Backend:
         self.keep_encoder = keep_encoder
         self.api_key = api_key or None
         self.retrain_overrides = dict(retrain_overrides or {})
+        self.memory = DocumentMemory() if remember else None
         self.log = log or logger.info
         self._lock = threading.Lock()        # the model in use
         self._state = threading.Lock()       # counters and the training flag
@@ -156,7 +160,10 @@ class Backend:
         records = [task_record(t, i) for i, t in enumerate(tasks)]
         with self._lock:
             tagger, version = self.tagger, self.model_version
-            results = predictions(tagger, records, version) if records else []
+            context = self.memory.context_for(records) if self.memory is not None else []
+            results = predictions(tagger, records, version, context) if records else []
+            if self.memory is not None:
+                self.memory.remember(records)
         return {"results": results, "model_version": version}
 
     # -- webhook ---------------------------------------------------------------------
@@ -389,23 +396,83 @@ def document_order(records: list[dict]) -> list[dict]:
     out = []
     for rs in groups.values():
         if all("index" in r for r in rs):
-            rs = sorted(rs, key=lambda r: (r["index"], r["_pos"]))
+            rs = sorted(rs, key=lambda r: (r["index"], r.get("_pos", -1)))
         elif all("sent_id" in r for r in rs):
-            rs = sorted(rs, key=lambda r: (r["sent_id"], r["_pos"]))
+            rs = sorted(rs, key=lambda r: (r["sent_id"], r.get("_pos", -1)))
         out += rs
     return out
 
 
-def predictions(tagger, records: list[dict], model_version: str) -> list[dict]:
+class DocumentMemory:
+    """Sentences of documents seen in earlier /predict requests, so that a task predicted alone
+    (Label Studio asks for one task when an annotator opens it) is still tagged in its document.
+
+    Only tasks with a ``doc_id`` and an order (``index`` or ``sent_id``) are kept, per document
+    and order kind; the least recently seen documents go first beyond ``max_documents``.
+    A request's own tasks always win over remembered ones of the same place.
+    """
+
+    def __init__(self, max_documents: int = 2000, max_sentences_per_document: int = 5000):
+        from collections import OrderedDict
+
+        self.max_documents = max_documents
+        self.max_sentences = max_sentences_per_document
+        self._docs: "OrderedDict[tuple[str, str], dict]" = OrderedDict()
+
+    @staticmethod
+    def _key(r: dict) -> tuple[str, Any] | None:
+        if r["doc_id"].startswith("__task_"):
+            return None
+        if "index" in r:
+            return "index", r["index"]
+        if "sent_id" in r:
+            return "sent_id", r["sent_id"]
+        return None
+
+    def remember(self, records: list[dict]) -> None:
+        for r in records:
+            k = self._key(r)
+            if k is None:
+                continue
+            doc = self._docs.setdefault((r["doc_id"], k[0]), {})
+            if len(doc) < self.max_sentences or k[1] in doc:
+                doc[k[1]] = {x: v for x, v in r.items() if x != "_pos"}
+            self._docs.move_to_end((r["doc_id"], k[0]))
+        while len(self._docs) > self.max_documents:
+            self._docs.popitem(last=False)
+
+    def context_for(self, records: list[dict]) -> list[dict]:
+        """Remembered sentences of the requests' documents that the request does not carry."""
+        by_doc: dict[str, list[dict]] = {}
+        for r in records:
+            by_doc.setdefault(r["doc_id"], []).append(r)
+        out = []
+        for doc, rs in by_doc.items():
+            keys = [self._key(r) for r in rs]
+            kinds = {k[0] for k in keys if k is not None}
+            if None in keys or len(kinds) != 1:
+                continue  # no order for some task: its neighbours cannot be placed
+            kind = kinds.pop()
+            have = {k[1] for k in keys}
+            for place, r in (self._docs.get((doc, kind)) or {}).items():
+                if place not in have:
+                    out.append({**r, "_context": True})
+        return out
+
+
+def predictions(tagger, records: list[dict], model_version: str, context: list[dict] | None = None) -> list[dict]:
     """One Label Studio prediction per record, in the records' order (the tagger sees each
-    document's records together, in document order)."""
+    document's records together, in document order, with ``context``: more sentences of the same
+    documents, tagged with them but not answered)."""
     from ..data.formats import to_label_studio
 
-    ordered = document_order(records)
+    ordered = document_order(list(records) + list(context or []))
     dp, rp = tagger.predict_records(ordered)
     decided = tagger.decide(dp, rp)
     out: list[Any] = [None] * len(records)
     for r, d, pd, pr in zip(ordered, decided, dp, rp):
+        if r.get("_context"):
+            continue
         ds = float(pd[tagger.dimensions.index(d.dimension)])
         rs = float(pr[tagger.roles.index(d.role)])
         rec = {"text": r["text"], "dimension": d.dimension, "role": d.role, "secondary": list(d.secondary),
@@ -580,7 +647,7 @@ def create_app(backend: Backend):
 def serve(model: str | os.PathLike | None = None, *, host: str = "127.0.0.1", port: int = 9090,
           api_key: str | None = None, retrain_after: int = 0, models_dir: str | os.PathLike = "lawgov-backend",
           config: str | os.PathLike | None = None, keep_encoder: bool = False, retrain_overrides: dict | None = None,
-          log: Callable[[str], None] = print) -> None:
+          remember: bool = True, log: Callable[[str], None] = print) -> None:
     """Run the backend until interrupted (see the module docstring)."""
     try:
         import uvicorn
@@ -590,7 +657,7 @@ def serve(model: str | os.PathLike | None = None, *, host: str = "127.0.0.1", po
         raise UsageError(f"port must be between 1 and 65535, got {port!r}")
     backend = Backend(model, models_dir=models_dir, retrain_after=retrain_after, config=config,
                       keep_encoder=keep_encoder, api_key=api_key or os.environ.get(API_KEY_ENV) or None,
-                      retrain_overrides=retrain_overrides, log=log)
+                      retrain_overrides=retrain_overrides, remember=remember, log=log)
     app = create_app(backend)
     if host not in ("127.0.0.1", "localhost", "::1") and not backend.api_key:
         log(f"warning: listening on {host} without an API key: anyone who reaches it can use the model")
@@ -600,5 +667,5 @@ def serve(model: str | os.PathLike | None = None, *, host: str = "127.0.0.1", po
     uvicorn.run(app, host=host, port=port, log_level="warning", limit_concurrency=64, timeout_keep_alive=30)
 
 
-__all__ = ["Backend", "BadRequest", "create_app", "serve", "task_record", "document_order", "predictions",
+__all__ = ["Backend", "BadRequest", "DocumentMemory", "create_app", "serve", "task_record", "document_order", "predictions",
            "annotation_record", "check_label_config", "authorised"]
