@@ -632,8 +632,10 @@ def create_app(backend: Backend):
             data = await body_of(request)
         except BadRequest as e:
             return error(e.status, str(e))
+        from starlette.concurrency import run_in_threadpool
+
         try:
-            return JSONResponse(backend.webhook(data), status_code=201)
+            return JSONResponse(await run_in_threadpool(backend.webhook, data), status_code=201)
         except BadRequest as e:
             return error(e.status, str(e))
 
