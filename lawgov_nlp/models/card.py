@@ -63,6 +63,23 @@ def model_card(manifest, metrics: dict | None = None, name: str | None = None, n
     if manifest.trained_from:
         out.append(f"- trained from: `{json.dumps(manifest.trained_from, ensure_ascii=False)}`")
     out.append("")
+    warm = (manifest.trained_from or {}).get("warm_start")
+    if isinstance(warm, dict):
+        tf = manifest.trained_from
+        data = tf.get("training_data") or {}
+        out += ["## Trained from", "",
+                f"Warm-started from `{warm.get('model')}` (a `{warm.get('kind')}` model, manifest fingerprint "
+                f"`{warm.get('fingerprint')}`, written by lawgov-nlp {warm.get('lawgov_nlp')}): {warm.get('how')}.", "",
+                f"Training data: {data.get('base_sentences')} sentences of `{data.get('base')}` and "
+                f"{tf.get('added_sentences', 0)} new annotations ({tf.get('relabelled', 0)} relabel sentences already "
+                f"there, {tf.get('new_sentences', 0)} new, {tf.get('new_documents', 0)} new documents): "
+                f"{data.get('sentences')} sentences in `{data.get('merged')}`.", ""]
+        files = tf.get("added") or []
+        if files:
+            out += ["| added file | sentences | documents | SHA-256 |", "|---|---|---|---|"]
+            out += [f"| `{f.get('file')}` | {f.get('sentences')} | {f.get('documents')} | "
+                    f"{(f.get('sha256') or '')[:16]} |" for f in files]
+            out.append("")
     splits = [k for k, v in metrics.items() if _is_result(v)]
     if splits:
         files = {"dev": cfg.get("dev"), **(cfg.get("eval") or {}), **(cfg.get("loro_train") or {})}
