@@ -69,6 +69,14 @@ class UsageError(LawgovError, ValueError):
     """A call with arguments that do not fit together (e.g. an unknown output format)."""
 
 
+class RequestError(LawgovError, ValueError):
+    """A request a service cannot answer (``status``: the HTTP status code; the message names the problem)."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
 class MissingExtraError(LawgovError, ImportError):
     """An optional part of lawgov-nlp whose extra is not installed (says which ``pip install`` adds it)."""
 

@@ -516,7 +516,14 @@ def rows_to_parquet(rows: Sequence[dict], path: Path) -> None:
     import pyarrow.parquet as pq
 
     cols = _columns(rows)
-    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    # a metadata column is "" where the value was not found (``DocumentMetadata.columns``): in a column
+    # whose found values are not text (doc_year), "" is a null, or Arrow cannot type the column
+    blank = {c for c in cols
+             if any(r.get(c) == "" for r in rows)
+             and not any(isinstance(r.get(c), str) and r.get(c) != "" for r in rows)
+             and any(r.get(c) not in ("", None) for r in rows)}
+    table = pa.Table.from_pylist([{c: (None if c in blank and r.get(c) == "" else r.get(c)) for c in cols}
+                                  for r in rows])
     with atomic_write(Output(path, "file", str(path)), mode="wb", encoding=None) as fh:
         pq.write_table(table, fh)
 

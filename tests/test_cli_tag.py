@@ -109,3 +109,25 @@ def test_python_api(tiny_model, samples):
     assert len(owner) > 2
     bad = t.tag_text("一、总体情况\n全年办结行政复议案件12件。")
     assert [x.text for x in bad.sentences] == ["一、总体情况", "全年办结行政复议案件12件。"]
+
+
+def test_help_names_the_ray_extra_and_the_ray_options():
+    """The help is rich markup: a bare ``[ray]`` would vanish and leave ``pip install "lawgov-nlp"``."""
+    res = runner.invoke(app, ["tag", "--help"], env={"COLUMNS": "240"})
+    assert res.exit_code == 0
+    assert 'pip install "lawgov-nlp[ray]"' in res.output
+    for flag in ("--engine", "--address", "--actors", "--batch-size", "--docs-per-batch", "--resume", "--format"):
+        assert flag in res.output
+
+
+def test_parquet_shard_with_a_year_found_in_one_report_and_not_another(tmp_path):
+    """doc_year is an int where found and "" where not: in Parquet the "" is a null, the column stays numeric."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    from lawgov_nlp.output import rows_to_parquet
+
+    rows = [{"path": "a.txt", "index": 0, "doc_year": 2021, "doc_office": "某县人民政府", "text": "一"},
+            {"path": "b.txt", "index": 0, "doc_year": "", "doc_office": "", "text": ""}]
+    rows_to_parquet(rows, tmp_path / "p.parquet")
+    got = pq.read_table(tmp_path / "p.parquet").to_pylist()
+    assert [r["doc_year"] for r in got] == [2021, None]
+    assert [r["doc_office"] for r in got] == ["某县人民政府", ""] and [r["text"] for r in got] == ["一", ""]

@@ -140,3 +140,19 @@ def test_the_cli_takes_any_kind(kw_dir, tmp_path, samples):
         res = CliRunner().invoke(app, ["tag", str(samples[0]), "-o", str(out), "--model", model, "--no-progress"])
         assert res.exit_code == 0, res.output
         assert len(out.read_text(encoding="utf-8").splitlines()) == 93
+
+
+def test_the_card_quotes_a_recorded_speed_table(kw_dir):
+    from lawgov_nlp.models.card import model_card
+
+    man, _ = read_manifest(kw_dir)
+    assert "## Speed" not in model_card(man, {})
+    speed = {"command": "python training/benchmarks/tag_speed.py --repeat 3", "measured": "2026-12-02", "threads": 2,
+             "repeat": 3, "what": "the samples", "machine": "a test CPU",
+             "rows": [{"variant": "naive", "run": "fp32", "median_sps": 26.4, "min_sps": 25.0, "max_sps": 27.2,
+                       "peak_rss_mb": 591.0, "ratio": 1.0},
+                      {"variant": "default", "run": "bf16", "median_sps": 120.2, "min_sps": 119.0, "max_sps": 121.0,
+                       "peak_rss_mb": 621.4, "ratio": 4.55}]}
+    card = model_card(man, {"speed": speed})
+    assert "`python training/benchmarks/tag_speed.py --repeat 3` on 2026-12-02" in card
+    assert "| default | bf16 | 120 | 119–121 | 621 | 4.5× |" in card

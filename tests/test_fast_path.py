@@ -46,3 +46,17 @@ def test_default_path_matches_the_reference_on_real(tmp_path):
     b = fast.sentence_vectors(texts)
     assert fast.vector_cache.hits == hits + len(texts)
     assert np.array_equal(a, b)
+
+
+def test_vector_cache_size_from_the_environment(monkeypatch):
+    from lawgov_nlp.models.tagger import VectorCache
+
+    assert VectorCache().size == 20000
+    assert VectorCache(3).size == 3
+    monkeypatch.setenv("LAWGOV_VECTOR_CACHE", "0")
+    off = VectorCache()
+    off.store(["a"], np.zeros((1, 4), dtype=np.float32))
+    assert len(off) == 0 and off.lookup(["a"]) == {}
+    monkeypatch.setenv("LAWGOV_VECTOR_CACHE", "lots")
+    with pytest.raises(ModelError, match="LAWGOV_VECTOR_CACHE='lots'"):
+        VectorCache()

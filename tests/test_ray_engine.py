@@ -1,8 +1,10 @@
 """The Ray engine on a real local Ray runtime (no mocks): the same rows as the local engine for every
 sentence of the sample reports, bad files named, and a run killed with SIGKILL and resumed loses and
 duplicates nothing. One runtime (loopback only, its own temporary folder, no dashboard) serves the
-in-process tests and is shut down at the end; the killed run starts its own, in a subprocess whose
-processes are all killed by pid."""
+in-process tests and the killed run, which joins it with ``--address`` (so that path is tested too) and
+is killed with its whole session; the resumed run starts its own runtime, as ``lawgov tag --engine ray``
+does without ``--address``, in a subprocess whose processes are all killed by pid. Ray's start-up is
+paid twice in this module, not three times."""
 from __future__ import annotations
 
 import json
@@ -122,10 +124,11 @@ def _own_processes(marker: str) -> list[int]:
     return pids
 
 
-def test_a_killed_run_resumed_loses_and_duplicates_nothing(reports, local_rows, tmp_path, samples):
+def test_a_killed_run_resumed_loses_and_duplicates_nothing(runtime, reports, local_rows, tmp_path, samples):
+    n_docs = 4
     many = tmp_path / "many"
     many.mkdir()
-    for i in range(6):
+    for i in range(n_docs):
         shutil.copy(samples[i % 3], many / f"r{i}_{samples[i % 3].name}")
     (many / "empty.txt").write_bytes(b"")
     out = tmp_path / "out" / "tags.jsonl"
@@ -134,8 +137,9 @@ def test_a_killed_run_resumed_loses_and_duplicates_nothing(reports, local_rows, 
     cmd = [sys.executable, "-m", "lawgov_nlp.cli", "tag", str(many), "-o", str(out), "--engine", "ray",
            "--docs-per-batch", "1", "--no-progress"]
     try:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        address = ray.get_runtime_context().gcs_address  # the killed run joins this module's runtime
+        proc = subprocess.Popen(cmd + ["--address", address], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None:
             if out.exists() and out.read_text(encoding="utf-8").count("\n") >= 1:
@@ -151,8 +155,8 @@ def test_a_killed_run_resumed_loses_and_duplicates_nothing(reports, local_rows, 
             except ProcessLookupError:
                 pass
         first = _rows(out) if out.stat().st_size else []
-        assert len(first) < 6 * 100, "the run was meant to be killed part way"
-        res = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+        assert len(first) < sum((93, 99, 116)[i % 3] for i in range(n_docs)), "the run was meant to be killed part way"
+        res = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=300)  # own runtime
         assert res.returncode == 1, res.stderr  # empty.txt failed again; every other file is done
         assert "empty.txt: the file is empty" in res.stderr
     finally:
@@ -167,7 +171,7 @@ def test_a_killed_run_resumed_loses_and_duplicates_nothing(reports, local_rows, 
     assert max(keys.values()) == 1  # nothing twice
     per_doc = Counter(Path(r["path"]).name for r in rows)
     want = {p.name: n for p, n in zip(samples, (93, 99, 116))}
-    assert per_doc == {f"r{i}_{samples[i % 3].name}": want[samples[i % 3].name] for i in range(6)}  # nothing lost
+    assert per_doc == {f"r{i}_{samples[i % 3].name}": want[samples[i % 3].name] for i in range(n_docs)}  # nothing lost
     local_s = _by_sentence(local_rows)
     for r in rows:  # and the labels are still the local engine's
         sample = Path(r["path"]).name.split("_", 1)[1]
@@ -186,3 +190,22 @@ def test_without_ray_one_line_says_how_to_install_it(tmp_path, samples):
     assert res.stderr.strip().splitlines() == ['error: the Ray engine needs Ray, which is not installed: '
                                                'pip install "lawgov-nlp[ray]"']
     assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_the_local_runtime_listens_on_loopback_only(runtime):
+    """Ray swaps 127.0.0.1 for the machine's address and listens on every interface unless told
+    otherwise; every socket this process and the Ray processes it started listen on is loopback."""
+    import psutil
+
+    me = psutil.Process()
+    listening = []
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            conns = proc.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        listening += [(proc.name(), c.laddr.ip, c.laddr.port) for c in conns if c.status == psutil.CONN_LISTEN]
+    assert listening, "found no Ray server sockets to check"
+    loopback = ("127.0.0.1", "::ffff:127.0.0.1", "::1")
+    assert [s for s in listening if s[1] not in loopback] == []
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")

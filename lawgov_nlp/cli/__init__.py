@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from . import base, data, report, scheme, split, tag, train
+from . import base, data, report, scheme, serve, split, tag, train
 
 app = typer.Typer(
     name="lawgov",
@@ -24,6 +24,7 @@ app.command("train")(train.train)
 app.command("evaluate")(train.evaluate)
 app.command("tune-thresholds")(train.tune_thresholds)
 app.add_typer(data.app, name="data")
+app.add_typer(serve.app, name="serve", help="Serve a model: a Label Studio ML backend (lawgov serve labelstudio).")
 app.add_typer(base.app, name="base", help="Build the bundled base encoder (offline).")
 
 

@@ -39,8 +39,9 @@ def tag(
     batch_size: int = typer.Option(32, min=1, help="Sentences per forward pass."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: the free cores this process may use, "
                                                             "at most 8); with --engine ray, per actor (default 1)."),
+    # "\\[ray]": the help is rich markup, where a bare [ray] is a tag and vanishes
     engine: Engine = typer.Option(Engine.local, "--engine", help="local: in this process; ray: a Ray Data pipeline "
-                                                                 "(pip install \"lawgov-nlp[ray]\")."),
+                                                                 "(pip install \"lawgov-nlp\\[ray]\")."),
     address: Optional[str] = typer.Option(None, "--address", help="--engine ray: the cluster to join (host:port, or "
                                                                   "auto); default: a local runtime on 127.0.0.1."),
     actors: int = typer.Option(1, "--actors", min=1, help="--engine ray: tagging actors (each loads the model once)."),

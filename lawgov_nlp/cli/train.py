@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -13,16 +13,38 @@ from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, FAST_HELP, Con
 
 def train(
     config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/train/default.yaml or tfidf.yaml."),
-    output_dir: Optional[Path] = typer.Option(None, help="Override output_dir of the config."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Override output_dir of the config."),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore an existing checkpoint and start over."),
     progress: bool = progress_option("Training log and progress bars (--no-progress / --quiet / -q: errors only)."),
+    from_model: Optional[Path] = typer.Option(
+        None, "--from", help="Warm-start from this model directory (same kind as the config): its weights start "
+                             "the training, and the new directory records what it was trained from."),
+    add: Optional[List[Path]] = typer.Option(
+        None, "--add", help="New annotations to merge into the training data (JSONL, Label Studio JSON export, "
+                            "doccano JSONL or CSV); repeat for several files. Needs --from."),
+    keep_encoder: bool = typer.Option(
+        False, "--keep-encoder", help="With --from a context model: keep its sentence encoder as it is and retrain "
+                                      "only the context layers (much faster)."),
 ) -> None:
-    """Train the model kind a config describes (resumes from its last checkpoint if interrupted)."""
+    """Train the model kind a config describes (resumes from its last checkpoint if interrupted).
+
+    With --from MODEL the run warm-starts from MODEL on the config's training data plus the --add
+    files; annotations of documents in dev or an evaluation file are refused. Warm runs start over."""
     from ..train import load_config, run
 
+    log = typer.echo if progress else (lambda m: None)
     with user_errors(EXIT_FAILED_INPUT):
-        cfg = load_config(config, {"output_dir": str(output_dir)} if output_dir else None)
-        run(cfg, resume=not fresh, log=typer.echo if progress else (lambda m: None), progress=progress)
+        if from_model is None:
+            if add or keep_encoder:
+                raise typer.BadParameter("--add and --keep-encoder need --from MODEL", param_hint="--add")
+            cfg = load_config(config, {"output_dir": str(output_dir)} if output_dir else None)
+            run(cfg, resume=not fresh, log=log, progress=progress)
+            return
+        from ..train.warm import retrain
+
+        out = retrain(from_model, [str(p) for p in add or []], output_dir, config=config, log=log, progress=progress,
+                      encoder="keep" if keep_encoder else "train")
+        typer.echo(f"new model: {out}")
 
 
 def evaluate(

@@ -174,6 +174,35 @@ def tag_dataset(ds, model: str | None = None, **options):
 
 
 # --------------------------------------------------------------------------- the runtime
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _loopback_only() -> Callable[[], None]:
+    """Make a local runtime listen on 127.0.0.1 only, and return what undoes it. Ray replaces
+    ``_node_ip_address="127.0.0.1"`` by the machine's routable address and then binds its servers
+    to every interface, unless its single-machine mode is on (the switch Ray uses on macOS and
+    Windows). The variable reaches the processes Ray starts (they inherit this environment); the
+    constant, read when ``ray`` was imported, is set for this process."""
+    before = os.environ.get(LOOPBACK_ENV)
+    os.environ[LOOPBACK_ENV] = "0"
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # a Ray laid out otherwise: the variable alone
+        ray_constants = None
+    was = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    if was is not None:
+        ray_constants.ENABLE_RAY_CLUSTER = False
+
+    def undo() -> None:
+        if before is None:
+            os.environ.pop(LOOPBACK_ENV, None)
+        else:
+            os.environ[LOOPBACK_ENV] = before
+        if was is not None:
+            ray_constants.ENABLE_RAY_CLUSTER = was
+    return undo
+
+
 @contextlib.contextmanager
 def ray_runtime(address: str | None = None, *, num_cpus: int | None = None, temp_dir: str | None = None,
                 quiet: bool = True) -> Iterator[object]:
@@ -187,13 +216,18 @@ def ray_runtime(address: str | None = None, *, num_cpus: int | None = None, temp
     if ray.is_initialized():
         yield ray
         return
-    made = None
+    made, undo = None, (lambda: None)
     common = dict(include_dashboard=False, log_to_driver=not quiet, logging_level="warning" if quiet else "info")
     if address:
         ray.init(address=address, **common)
     else:
         made = None if temp_dir else tempfile.mkdtemp(prefix="lawgov-ray-")
-        ray.init(num_cpus=num_cpus, _temp_dir=temp_dir or made, _node_ip_address="127.0.0.1", **common)
+        undo = _loopback_only()
+        try:
+            ray.init(num_cpus=num_cpus, _temp_dir=temp_dir or made, _node_ip_address="127.0.0.1", **common)
+        except BaseException:
+            undo()
+            raise
     ctx = ray.data.DataContext.get_current()
     if quiet:
         import logging
@@ -206,6 +240,7 @@ def ray_runtime(address: str | None = None, *, num_cpus: int | None = None, temp
         yield ray
     finally:
         ray.shutdown()
+        undo()
         if made:
             shutil.rmtree(made, ignore_errors=True)
 

@@ -29,6 +29,23 @@ def _is_result(m: Any) -> bool:
     return isinstance(m, dict) and "dimension_macro_f1" in m and "dimension" in m
 
 
+def _speed(sp: Any) -> list[str]:
+    """The speed table ``training/benchmarks/tag_speed.py --record`` stored in metrics.json."""
+    if not isinstance(sp, dict) or not sp.get("rows"):
+        return []
+    out = ["## Speed", "",
+           f"Measured by `{sp.get('command', 'training/benchmarks/tag_speed.py')}` on {sp.get('measured', '?')}: "
+           f"{sp.get('what', 'end-to-end tagging')}, {sp.get('threads', '?')} threads, median of "
+           f"{sp.get('repeat', '?')} timed passes after a warm-up. The machine: {sp.get('machine', '?')}.", "",
+           "| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive loop |",
+           "|---|---|---|---|---|---|"]
+    for r in sp["rows"]:
+        ratio = f"{r['ratio']:.1f}×" if r.get("ratio") else "–"
+        out.append(f"| {r['variant']} | {r.get('run') or '–'} | {r['median_sps']:.0f} | "
+                   f"{r['min_sps']:.0f}–{r['max_sps']:.0f} | {r['peak_rss_mb']:.0f} | {ratio} |")
+    return out + [""]
+
+
 def model_card(manifest, metrics: dict | None = None, name: str | None = None, notes: str = "") -> str:
     """Markdown card: what the model is, its labels and thresholds, and its measured results."""
     metrics = metrics or {}
@@ -46,6 +63,23 @@ def model_card(manifest, metrics: dict | None = None, name: str | None = None, n
     if manifest.trained_from:
         out.append(f"- trained from: `{json.dumps(manifest.trained_from, ensure_ascii=False)}`")
     out.append("")
+    warm = (manifest.trained_from or {}).get("warm_start")
+    if isinstance(warm, dict):
+        tf = manifest.trained_from
+        data = tf.get("training_data") or {}
+        out += ["## Trained from", "",
+                f"Warm-started from `{warm.get('model')}` (a `{warm.get('kind')}` model, manifest fingerprint "
+                f"`{warm.get('fingerprint')}`, written by lawgov-nlp {warm.get('lawgov_nlp')}): {warm.get('how')}.", "",
+                f"Training data: {data.get('base_sentences')} sentences of `{data.get('base')}` and "
+                f"{tf.get('added_sentences', 0)} new annotations ({tf.get('relabelled', 0)} relabel sentences already "
+                f"there, {tf.get('new_sentences', 0)} new, {tf.get('new_documents', 0)} new documents): "
+                f"{data.get('sentences')} sentences in `{data.get('merged')}`.", ""]
+        files = tf.get("added") or []
+        if files:
+            out += ["| added file | sentences | documents | SHA-256 |", "|---|---|---|---|"]
+            out += [f"| `{f.get('file')}` | {f.get('sentences')} | {f.get('documents')} | "
+                    f"{(f.get('sha256') or '')[:16]} |" for f in files]
+            out.append("")
     splits = [k for k, v in metrics.items() if _is_result(v)]
     if splits:
         files = {"dev": cfg.get("dev"), **(cfg.get("eval") or {}), **(cfg.get("loro_train") or {})}
@@ -69,6 +103,7 @@ def model_card(manifest, metrics: dict | None = None, name: str | None = None, n
         for s in splits:
             out += [f"### Per-class results: {s}", "", "Dimension:", "", *_table(metrics[s], "dimension"), "",
                     "Role:", "", *_table(metrics[s], "role"), ""]
+    out += _speed(metrics.get("speed"))
     hist = metrics.get("history")
     if cfg:
         out += ["## Training", "", "The configuration, as run (also in `metrics.json`):", "", "```json",

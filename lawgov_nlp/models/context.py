@@ -53,7 +53,7 @@ class ContextTagger(Tagger):
                  context_settings: ContextSettings, scheme, thresholds: Thresholds | None = None, *,
                  tfidf=None, path: str | None = None, fast: bool = False, batch_size: int = 32,
                  threads: int | None = None, trained_from: dict | None = None, path_name: str = "fp32",
-                 cache_size: int = 20000):
+                 cache_size: int | None = None):
         from .encoder import default_threads
 
         self.net = encoder_net
@@ -137,7 +137,7 @@ class ContextTagger(Tagger):
     @classmethod
     def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, exact: bool = False,
                  backend: str = "torch", base: str | None = None, batch_size: int = 32, threads: int | None = None,
-                 cache_size: int = 20000, **_ignored) -> "ContextTagger":
+                 cache_size: int | None = None, **_ignored) -> "ContextTagger":
         import torch
 
         from .backends import choose_path, prepare_network

@@ -216,13 +216,25 @@ def refuse_unexact_save(tagger, out_dir) -> None:
                          "load it with exact=True (lg.load(path, exact=True)) to save it")
 
 
+CACHE_ENV = "LAWGOV_VECTOR_CACHE"
+DEFAULT_CACHE = 20000  # vectors; 384 float32 each: about 30 MB when full
+
+
 class VectorCache:
     """A bounded cache of sentence vectors by text (least recently stored go first), so that
-    sentences repeated across documents and calls (boilerplate, headings) are encoded once."""
+    sentences repeated across documents and calls (boilerplate, headings) are encoded once. Its
+    size: ``size``, else ``$LAWGOV_VECTOR_CACHE``, else 20,000 vectors; 0 turns it off."""
 
-    def __init__(self, size: int = 20000):
+    def __init__(self, size: int | None = None):
         from collections import OrderedDict
 
+        if size is None:
+            env = os.environ.get(CACHE_ENV, "")
+            try:
+                size = int(env) if env.strip() else DEFAULT_CACHE
+            except ValueError:
+                raise ModelError(f"{CACHE_ENV}={env!r}: must be a whole number of sentence vectors "
+                                 f"(0 turns the cache off)") from None
         self.size = max(0, int(size))
         self._d: "OrderedDict[str, Any]" = OrderedDict()
         self.hits = 0

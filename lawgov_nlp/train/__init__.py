@@ -4,6 +4,7 @@ loop (:mod:`.loop`), the context model's (:mod:`.context`) and the TF-IDF baseli
 
     from lawgov_nlp.train import load_config, run
     run(load_config("configs/train/default.yaml"))
+    retrain("models/v1", ["new.json"], "models/v2")      # warm start on new annotations (:mod:`.warm`)
 """
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ def run(config, *, resume: bool = True, log: Callable[[str], None] = print, prog
     return _train(config, resume=resume, log=log, progress=progress)
 
 
+def retrain(from_model, new_records=(), output_dir=None, **kwargs):
+    """A new model warm-started from ``from_model`` on its training data plus new annotations
+    (see :func:`lawgov_nlp.train.warm.retrain`); returns the new model directory."""
+    from .warm import retrain as _retrain
+
+    return _retrain(from_model, new_records, output_dir, **kwargs)
+
+
 def train(config, **kwargs):
     """Fine-tune an encoder tagger as the config says (see :func:`lawgov_nlp.train.loop.train`)."""
     from .loop import train as _train
@@ -37,4 +46,4 @@ def train(config, **kwargs):
     return _train(config, **kwargs)
 
 
-__all__ = ["TrainConfig", "ContextConfig", "TfidfConfig", "CONFIG_CLASSES", "load_config", "read_yaml", "run", "train"]
+__all__ = ["TrainConfig", "ContextConfig", "TfidfConfig", "CONFIG_CLASSES", "load_config", "read_yaml", "run", "train", "retrain"]

@@ -107,6 +107,8 @@ class TrainConfig(_Common):
     save_full: bool = False
     threads: int | None = None
     max_train_examples: int | None = None
+    init_from: str | None = None                    # warm start: a model directory whose trained weights start
+    #                                                 the network (see lawgov_nlp.train.warm)
 
     def __post_init__(self) -> None:
         if self.kind != "encoder":
@@ -131,6 +133,7 @@ class TrainConfig(_Common):
         for k in ("threads", "max_train_examples"):
             if getattr(self, k) is not None:
                 _positive(k, getattr(self, k))
+        _path("init_from", self.init_from, optional=True)
 
     def encoder_settings(self) -> EncoderSettings:
         return EncoderSettings(base=self.base, max_length=self.max_length, use_section=self.use_section,
@@ -152,6 +155,8 @@ class TrainConfig(_Common):
     def fingerprint(self) -> str:
         d = asdict(self)
         d.pop("threads", None)
+        if d.get("init_from") is None:  # configs written before warm starts keep their fingerprint
+            d.pop("init_from", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -214,6 +219,8 @@ class ContextConfig(_Common):
     #                                                   evaluated leave-one-document-out (the real samples)
     seed: int = 42
     threads: int | None = None
+    init_from: str | None = None                      # warm start: a context model directory whose encoder adapters
+    #                                                   start stage 1 and whose context layers start stage 2
 
     def __post_init__(self) -> None:
         if self.kind != "context":
@@ -232,6 +239,7 @@ class ContextConfig(_Common):
             raise ConfigError("encoder.use_section must be false: the context model reads headings in the sequence")
         _path("encoder_from", self.encoder_from, optional=True)
         _path("encoder_dir", self.encoder_dir, optional=True)
+        _path("init_from", self.init_from, optional=True)
         if self.select_metric not in SELECT_METRICS:
             raise ConfigError(f"select_metric must be one of {', '.join(SELECT_METRICS)}, got {self.select_metric!r}")
         for k in ("epochs", "batch_docs", "tfidf_folds"):
@@ -268,6 +276,8 @@ class ContextConfig(_Common):
                 "threads": self.threads, **self.encoder}
         keys.update(kind="encoder", scheme=self.scheme, train=self.train, dev=self.dev, eval={},
                     output_dir=self.stage1_dir())
+        if self.init_from:  # the encoder starts from the context model's adapters
+            keys["init_from"] = self.init_from
         return build_dataclass(TrainConfig, keys, "encoder")
 
     def stage1_dir(self) -> str:
@@ -283,6 +293,8 @@ class ContextConfig(_Common):
         d = asdict(self)
         d.pop("threads", None)
         d.pop("eval", None)
+        if d.get("init_from") is None:
+            d.pop("init_from", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -268,13 +268,22 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
         return (np.stack([by_doc[k][0][j] for k, j in rows]), np.stack([by_doc[k][1][j] for k, j in rows]),
                 [i for i, (k, _) in enumerate(where) if k in by_doc])
 
+    # a warm start: each context layer starts from the model's (checked before anything is trained)
+    start = None
+    if cfg.init_from:
+        from .from_model import context_start
+
+        start = context_start(cfg.init_from, cfg.context.ensemble)
+        log(f"warm start: {len(start)} context layer(s) from {cfg.init_from}")
+
     def fit(train_examples: list, label: str = ""):
         """An ensemble of ``context.ensemble`` layers (seeds seed, seed + 1 …), each selected on dev;
         thresholds tuned on dev for the averaged probabilities."""
         members, histories, bests = [], [], []
         for i in range(cfg.context.ensemble):
             net, history, best_epoch = fit_one(train_examples, cfg.seed + i,
-                                               f"{label}member {i + 1}/{cfg.context.ensemble}: " if cfg.context.ensemble > 1 else label)
+                                               f"{label}member {i + 1}/{cfg.context.ensemble}: " if cfg.context.ensemble > 1 else label,
+                                               start[i] if start else None)
             members.append(net)
             histories.append(history)
             bests.append(best_epoch)
@@ -284,10 +293,14 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
         decider = _Decider(scheme, Thresholds(th["problem_threshold"], th["secondary_threshold"]))
         return net, decider, histories[0] if len(histories) == 1 else histories, bests, th
 
-    def fit_one(train_examples: list, seed: int, label: str = ""):
+    def fit_one(train_examples: list, seed: int, label: str = "", init: dict | None = None):
         rng = random.Random(seed)
         torch.manual_seed(seed)
         net = ContextNetwork(d_in, N_FEATURES, len(scheme.dimensions), len(scheme.roles), cfg.context, seed=seed)
+        if init is not None:
+            from .from_model import load_context_start
+
+            load_context_start(net, init, cfg.init_from)
         optim = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         decider = _Decider(scheme)
         history: list[dict] = []
@@ -352,6 +365,12 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     # without that document (and with all the others) tags it
     for name in loro:
         n_docs = len(docs[name])
+        if start is not None:  # every layer of the model being warm-started has seen these documents
+            results[name] = {"protocol": "not measured", "documents": n_docs,
+                             "reason": f"warm start from {cfg.init_from}, which was trained on these documents"}
+            log(f"{name}: leave-one-document-out not measured (the warm start from {cfg.init_from} saw "
+                f"these {n_docs} documents); they join stage-2 training")
+            continue
         dp_all = np.zeros((len(loro[name]), len(scheme.dimensions)), np.float32)
         rp_all = np.zeros((len(loro[name]), len(scheme.roles)), np.float32)
         decided: list = [None] * len(loro[name])
@@ -392,6 +411,8 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
         f"secondary {thresholds.secondary}); {results['train_seconds']:.0f} s in all")
     for name in [n for n in all_records if n != "train"]:
         mm = results[name]
+        if "dimension_macro_f1" not in mm:  # not measured (said above)
+            continue
         how = " (leave-one-document-out)" if name in loro else ""
         log(f"{name}{how}: dimension macro-F1 {mm['dimension_macro_f1']:.4f}, role macro-F1 {mm['role_macro_f1']:.4f}, "
             f"plan F1 {mm['plan_f1'] or 0:.4f}, problem F1 {mm['problem_f1']:.4f} (n={mm['dimension']['n']})")

@@ -135,6 +135,10 @@ def train(config: TrainConfig | str | os.PathLike, *, resume: bool = True, log: 
     net = build_network(tcfg, len(scheme.dimensions), len(scheme.roles), encoder=load_base_encoder(base_path),
                         seed=cfg.seed)  # the heads initialise from the seed, not from the global RNG
     tcfg.hidden_size = net.hidden_size
+    if cfg.init_from:  # a warm start: the network starts from a trained model's adapters (and heads)
+        from .from_model import load_encoder_start
+
+        log(f"warm start: {load_encoder_start(net, cfg.init_from)} trained tensors from {cfg.init_from}")
     _seed_all(cfg.seed)
     if cfg.lora:
         net.freeze_for_lora()

@@ -36,10 +36,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "data" / "samples"
+#: the written corpus documents, rebuilt as texts by training/build_corpus.py
+WRITTEN = ROOT / "training" / "corpus" / "docs"
 
 
-def _paths(copies: int) -> list[Path]:
-    return sorted(SAMPLES.glob("*.txt")) * copies
+def _paths(copies: int, written: int = 0) -> list[Path]:
+    """The three sample reports and the first ``written`` written corpus documents, ``copies`` times."""
+    return (sorted(SAMPLES.glob("*.txt")) + sorted(WRITTEN.glob("*.txt"))[:written]) * copies
 
 
 def _naive(t, docs):
@@ -75,13 +78,14 @@ NEURAL = {"naive": {"exact": True}, "fp32": {"exact": True}, "int8": {"fast": Tr
           "student-int8": {"fast": True}, "onnx": {"backend": "onnx"}, "default": {}}
 
 
-def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, student: str = "") -> dict:
+def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, student: str = "",
+                written: int = 0) -> dict:
     import torch
 
     import lawgov_nlp as lg
 
     torch.set_num_threads(threads)
-    paths = _paths(copies)
+    paths = _paths(copies, written)
     if name in NEURAL:
         t = lg.load(student if name.startswith("student") else model, threads=threads, **NEURAL[name])
         if name == "naive":
@@ -108,10 +112,49 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, s
         once()
         times.append(time.perf_counter() - t0)
     rates = [n / x for x in times]
-    return {"variant": name, "sentences": n, "median_sps": statistics.median(rates),
+    return {"variant": name, "sentences": n, "documents": len(paths), "times": times, "median_sps": statistics.median(rates),
             "min_sps": min(rates), "max_sps": max(rates),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "kind": getattr(t, "kind", ""), "run": getattr(t, "path_name", "")}
+
+
+def _machine() -> str:
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical CPUs"
+
+
+def record(a, results: list[dict], base: float | None) -> None:
+    """Put this run's table into the model's metrics.json ("speed") and rewrite its card."""
+    import datetime
+
+    from lawgov_nlp.models.card import model_card
+    from lawgov_nlp.models.contract import read_manifest, read_metrics
+    from lawgov_nlp.models.registry import resolve
+
+    d = Path(resolve(a.model))
+    metrics = read_metrics(d)
+    cmd = " ".join(["python training/benchmarks/tag_speed.py", *sys.argv[1:]])
+    metrics["speed"] = {
+        "command": cmd, "measured": datetime.date.today().isoformat(), "threads": a.threads, "repeat": a.repeat,
+        "what": f"read + segment + tag of the 3 sample reports ×{a.copies} "
+                f"({results[0]['sentences'] if results else 0} sentences), each pass with a cold vector cache",
+        "machine": _machine(),
+        "rows": [{**r, "ratio": (r["median_sps"] / base) if base else None} for r in results]}
+    tmp = d / "metrics.json.part"
+    tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, d / "metrics.json")
+    man, _ = read_manifest(d)
+    notes = ROOT / "training" / "model_card_notes.md"
+    (d / "README.md").write_text(model_card(man, metrics, name=d.name, notes=notes.read_text(encoding="utf-8")),
+                                 encoding="utf-8")
+    print(f"recorded in {d / 'metrics.json'} and {d / 'README.md'}", file=sys.stderr)
 
 
 def main() -> None:
@@ -120,17 +163,22 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--copies", type=int, default=1)
+    ap.add_argument("--written", type=int, default=0, help="also the first N written corpus documents")
     ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,default,tfidf")
     ap.add_argument("--student", default=str(ROOT / "runs" / "lawgov-zh-small-6l"))
+    ap.add_argument("--record", action="store_true",
+                    help="store the table in the model directory's metrics.json and rewrite its card "
+                         "(with training/model_card_notes.md) so that the card quotes this run")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.student)))
+        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.student, a.written)))
         return
     results = []
     for v in a.variants.split(","):
         r = subprocess.run([sys.executable, __file__, "--one", v, "--model", a.model, "--repeat", str(a.repeat),
-                            "--threads", str(a.threads), "--copies", str(a.copies), "--student", a.student],
+                            "--threads", str(a.threads), "--copies", str(a.copies), "--student", a.student,
+                            "--written", str(a.written)],
                            capture_output=True, text=True,
                            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
         if r.returncode:
@@ -143,6 +191,8 @@ def main() -> None:
           f"after a warm-up; model {a.model}")
     print("| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive |")
     print("|---|---|---|---|---|---|")
+    if a.record:
+        record(a, results, base)
     for r in results:
         ratio = f"{r['median_sps'] / base:.1f}×" if base else "-"
         print(f"| {r['variant']} | {r.get('run') or '-'} | {r['median_sps']:.0f} | {r['min_sps']:.0f}–{r['max_sps']:.0f} | "
