@@ -136,7 +136,8 @@ def content_chars(text: str) -> int:
 def select(records: Sequence[dict], dim_p, role_p, n: int, *, strategy: str = "margin", seed: int = 0,
            per_document: int | None = None, per_dimension: int | None = None, near_duplicate: float = 0.7,
            min_content: int = 2, exclude: Sequence[str] = (), dimensions: Sequence[str] | None = None) -> list[int]:
-    """Indices of the ``n`` records to annotate next, most uncertain first (see the module docstring).
+    """Indices of the ``n`` records to annotate next, in the order chosen: most uncertain first under the
+    caps, then (if the caps were relaxed) the most uncertain of the rest (see the module docstring).
 
     ``records`` need ``text`` and ``doc_id``; the predicted dimension is the argmax of ``dim_p``
     (``dimensions`` only names its columns in messages). ``exclude``: texts that are already

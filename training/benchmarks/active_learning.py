@@ -75,7 +75,11 @@ def main(argv=None) -> int:
     ap.add_argument("--patience", type=int, default=6)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--report", metavar="JSON", help="only write the table and figure again from a results JSON")
     args = ap.parse_args(argv)
+    if args.report:
+        write_report(json.loads(Path(args.report).read_text(encoding="utf-8")), Path(args.out))
+        return 0
 
     import numpy as np
     import torch
@@ -150,6 +154,10 @@ def main(argv=None) -> int:
               f"{m['best_epoch']})", flush=True)
 
     curves: dict[str, list[dict]] = {}
+
+    def partial(curves):  # what is done so far, in case the run is stopped
+        Path(args.out).with_suffix(".partial.json").write_text(json.dumps({"curves": curves, "trainings": timings},
+                                                                          indent=1) + "\n", encoding="utf-8")
     m0, model0 = retrain(set(), "seed")
     line("seed", 0, set(), m0)
     start = {"labels": 0, **m0}
@@ -167,7 +175,8 @@ def main(argv=None) -> int:
             m, model = retrain(labelled, f"{strategy}-r{rnd}")
             line(strategy, rnd, labelled, m)
             curve.append({"labels": len(labelled), **m})
-        curves[strategy] = curve
+            curves[strategy] = curve
+            partial(curves)
     for s in range(args.random_seeds):
         rng = random.Random(1000 + s)
         labelled = set()
@@ -178,19 +187,28 @@ def main(argv=None) -> int:
             m, _ = retrain(labelled, f"random{s}-r{rnd}")
             line(f"random#{s}", rnd, labelled, m)
             curve.append({"labels": len(labelled), **m})
-        curves[f"random#{s}"] = curve
+            curves[f"random#{s}"] = curve
+            partial(curves)
 
     total = time.time() - t_all
     result = {"command": "python training/benchmarks/active_learning.py " + " ".join(argv or sys.argv[1:]),
-              "data": {"train": args.train, "dev": args.dev}, "seed_documents": sorted(seed_docs),
+              "data": {"train": _rel(args.train), "dev": _rel(args.dev)}, "seed_documents": sorted(seed_docs),
               "seed_sentences": n_seed_sents, "pool_sentences": len(pool_idx), "args": vars(args),
               "curves": curves, "seconds": {"vectors": round(t_vectors, 1), "trainings": [round(x, 1) for x in timings],
                                             "total": round(total, 1)}}
     out = Path(args.out)
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    out.with_suffix(".partial.json").unlink(missing_ok=True)
     write_report(result, out)
     print(f"{len(timings)} trainings, {sum(timings):.0f} s; total {total:.0f} s; wrote {out}.{{json,md,png}}", flush=True)
     return 0
+
+
+def _rel(p: str) -> str:
+    try:
+        return str(Path(p).resolve().relative_to(ROOT))
+    except ValueError:
+        return p
 
 
 def summarise(result: dict) -> dict:
