@@ -199,6 +199,10 @@ def test_bad_inputs_name_the_file(tiny_model, samples, tmp_path):
         suggest([str(bad)], 3, model=tiny_model)
     with pytest.raises(LawgovError, match="missing.txt"):
         suggest([str(tmp_path / "missing.txt")], 3, model=tiny_model)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(LawgovError, match="empty.txt"):
+        suggest([str(empty)], 3, model=tiny_model)
     # with a handler, a bad input is reported and the others are used
     seen = []
     recs = suggest([str(bad), str(samples[0])], 3, model=tiny_model, on_error=lambda w, r: seen.append(w))

@@ -336,6 +336,8 @@ def gather(inputs: Sequence[str | os.PathLike], model: str | os.PathLike | None 
                 docs.append(read_one(f))
             except ReadError as e:
                 fail(e.path, e.reason, e)
+        for d in [d for d in docs if not d.sentences]:
+            fail(str(d.path), "no sentences in it (an empty or image-only file)")
         docs = [d for d in docs if d.sentences]
         if docs:
             t = get_tagger()
