@@ -15,6 +15,11 @@ layer and heads over whole documents, where headings are members of the sequence
 * with ``context.stack_tfidf`` the TF-IDF baseline's probabilities are inputs too: out of fold
   on the training documents (``tfidf_folds``), from the baseline trained on all of them elsewhere.
 
+With ``partial_labels`` (and ``encoder_from``) the training file may hold sentences with neither
+label: they stay in their documents as context for their neighbours and carry no loss, so a
+document an annotator labelled only in part (``lawgov data suggest`` picks sentences, not
+documents) trains the context layer as it is.
+
 The model is selected on dev (``select_metric``), thresholds are tuned on dev, and ``eval`` files
 are evaluated once at the end.
 """
