@@ -148,6 +148,16 @@ def main(argv=None) -> int:
         recs = [train[i] for i in pool_idx]
         return t.predict_records(recs)
 
+    def describe(picked: list[int]) -> dict:
+        """What a round chose: documents, headings and gold labels (revealed after the choice)."""
+        from collections import Counter
+
+        rs = [train[i] for i in picked]
+        return {"sent_ids": [r["sent_id"] for r in rs], "documents": len({r["doc_id"] for r in rs}),
+                "headings": sum(bool(r.get("is_heading")) for r in rs),
+                "dimensions": dict(Counter(r["dimension"] for r in rs).most_common()),
+                "roles": dict(Counter(r["role"] for r in rs).most_common())}
+
     def line(strategy, rnd, labelled, m):
         print(f"{strategy:>10} round {rnd}: {len(labelled):4d} pool labels, dev dimension {m['dimension_macro_f1']:.4f} "
               f"role {m['role_macro_f1']:.4f} mean {m['mean_macro_f1']:.4f} ({m['seconds']:.0f} s, best epoch "
@@ -171,10 +181,11 @@ def main(argv=None) -> int:
             cand = [train[pool_idx[k]] for k in free]
             known = [r["text"] for i, r in enumerate(train) if r["doc_id"] in seed_docs or i in labelled]
             chosen = select(cand, dp[free], rp[free], args.per_round, strategy=strategy, seed=rnd, exclude=known)
-            labelled |= {pool_idx[free[k]] for k in chosen}
+            picked = [pool_idx[free[k]] for k in chosen]
+            labelled |= set(picked)
             m, model = retrain(labelled, f"{strategy}-r{rnd}")
             line(strategy, rnd, labelled, m)
-            curve.append({"labels": len(labelled), **m})
+            curve.append({"labels": len(labelled), **m, "chosen": describe(picked)})
             curves[strategy] = curve
             partial(curves)
     for s in range(args.random_seeds):
@@ -183,10 +194,11 @@ def main(argv=None) -> int:
         curve = [start]
         for rnd in range(1, args.rounds + 1):
             free = [i for i in pool_idx if i not in labelled]
-            labelled |= set(rng.sample(free, min(args.per_round, len(free))))
+            picked = rng.sample(free, min(args.per_round, len(free)))
+            labelled |= set(picked)
             m, _ = retrain(labelled, f"random{s}-r{rnd}")
             line(f"random#{s}", rnd, labelled, m)
-            curve.append({"labels": len(labelled), **m})
+            curve.append({"labels": len(labelled), **m, "chosen": describe(picked)})
             curves[f"random#{s}"] = curve
             partial(curves)
 
@@ -255,6 +267,11 @@ def write_report(result: dict, out: Path) -> None:
         lines.append(f"| {r} | {curves[names[0]][r]['labels']} | " + " | ".join(cells) + " |")
     lines.append("")
     if "target" in s:
+        rand = [c for k, c in curves.items() if k.startswith("random")]
+        finals = [c[-1]["mean_macro_f1"] for c in rand]
+        lines.append(f"- The seed model alone: {curves[names[0]][0]['mean_macro_f1']:.3f}. Random sampling ends at "
+                     f"{s['target']:.3f} (mean of {len(rand)} runs; {min(finals):.3f}–{max(finals):.3f}): one "
+                     "retraining's noise is of the order of the differences below, so read them as such.")
         for k, v in s.items():
             if not isinstance(v, dict) or "reaches_at" not in v:
                 continue
