@@ -154,3 +154,51 @@ def test_default_config_is_the_context_model():
     cfg = load_config(ROOT / "configs" / "train" / "default.yaml")
     assert isinstance(cfg, ContextConfig) and cfg.output_dir == "models/lawgov-zh-small"
     assert cfg.stage1_config().use_section is False
+
+
+def test_partial_labels_unlabelled_sentences_are_context_without_loss(tiny_context, tmp_path):
+    """A document where only some sentences are labelled (active learning, partial annotation):
+    the others are in the sequence but carry no loss; anything else wrong is still refused."""
+    import torch
+
+    from lawgov_nlp.errors import ConfigError, CorpusError
+    from lawgov_nlp.models.tagger import SentenceInput
+    from lawgov_nlp.scheme import load_scheme
+    from lawgov_nlp.train import ContextConfig
+    from lawgov_nlp.train.context import augment_document, load_partially_labelled, train_context
+
+    d, _ = tiny_context
+    # the loss mask: -1 (unlabelled) sentences are masked, the others are not
+    sents = [SentenceInput(f"第{i}句。", index=i) for i in range(4)]
+    _, _, _, _, mask, _ = augment_document(sents, np.zeros((4, 3), np.float32), [0, -1, 2, -1], [1, -1, 0, -1], None,
+                                           {}, random.Random(0), [], set())
+    assert list(mask) == [True, False, True, False]
+
+    rows = [json.loads(x) for x in (d / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    partial = [r if i % 3 == 0 else {**r, "dimension": None, "role": None, "secondary": []} for i, r in enumerate(rows)]
+    src = tmp_path / "partial.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in partial), encoding="utf-8")
+    scheme = load_scheme()
+    assert len(load_partially_labelled(src, scheme)) == len(rows)
+    # one label of two, or an unknown label, is still a problem; so is a file with no label at all
+    for bad_rows, message in (([{**partial[1], "dimension": "functions"}] + partial[2:], "missing role"),
+                              ([{**partial[0], "role": "bogus"}] + partial[1:], "unknown label"),
+                              ([{**r, "dimension": None, "role": None} for r in partial], "no sentence is labelled")):
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in bad_rows), encoding="utf-8")
+        with pytest.raises(CorpusError, match=message):
+            load_partially_labelled(bad, scheme)
+    common = dict(train=str(src), dev=str(d / "dev.jsonl"), output_dir=str(tmp_path / "model"), context={"hidden": 32},
+                  epochs=2, threads=1)
+    with pytest.raises(ConfigError, match="encoder_from"):
+        ContextConfig(partial_labels=True, **common)
+    # without the switch, unlabelled sentences are refused as before
+    with pytest.raises(CorpusError, match="missing dimension"):
+        train_context(ContextConfig(encoder_from=str(d / "encoder"), **common), log=lambda m: None, progress=False)
+    logs: list[str] = []
+    torch.manual_seed(0)
+    res = train_context(ContextConfig(encoder_from=str(d / "encoder"), partial_labels=True, **common),
+                        log=logs.append, progress=False)
+    n_unlabelled = sum(r["dimension"] is None for r in partial)
+    assert any(f"{n_unlabelled} of {len(rows)} training sentences are unlabelled" in m for m in logs)
+    assert 0 <= res["dev"]["dimension_macro_f1"] <= 1 and (tmp_path / "model" / "lawgov_model.json").is_file()

@@ -167,3 +167,71 @@ def labelstudio_config(scheme: Optional[str] = typer.Option(None, help="Label sc
     from ..data import label_studio_config
 
     typer.echo(label_studio_config(_scheme(scheme)))
+
+
+@app.command()
+def suggest(
+    inputs: List[str] = typer.Argument(..., help="Unlabelled reports (files, folders, globs: .txt .html .docx .pdf), "
+                                                 "unlabelled JSONL/CSV records, or the JSONL/CSV that lawgov tag wrote."),
+    n: int = typer.Option(..., "-n", "--number", min=1, help="How many sentences to suggest."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (written atomically): tasks.json for Label "
+                                                             "Studio, .csv, or .jsonl (project format; doccano with "
+                                                             "--format doccano)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or shipped model name (default: "
+                                                                    "the shipped model); lawgov tag output is ranked "
+                                                                    "on its own probabilities."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="labelstudio, doccano, csv or jsonl "
+                                                                      "(default: from the extension)."),
+    strategy: str = typer.Option("margin", "--strategy", help="Uncertainty of each head: margin (1 - gap between "
+                                                              "its two most probable classes) or entropy "
+                                                              "(normalised); the two heads' scores are averaged."),
+    seed: int = typer.Option(0, "--seed", help="Breaks ties between equally uncertain sentences."),
+    per_document: Optional[int] = typer.Option(None, "--per-document", min=1,
+                                               help="At most this many from one document first (default: twice an "
+                                                    "even share)."),
+    near_duplicate: float = typer.Option(0.7, "--near-duplicate", min=0.01, max=1.0,
+                                         help="Character 3-gram Jaccard similarity from which two sentences are "
+                                              "near-duplicates (one is suggested)."),
+    exclude: Optional[List[Path]] = typer.Option(None, "--exclude", help="Annotated files (any format): their "
+                                                                          "sentences and near-duplicates are not "
+                                                                          "suggested."),
+    progress: bool = progress_option("Counts on stderr (--no-progress / --quiet / -q: problems only)."),
+) -> None:
+    """Choose the sentences to annotate next: the most uncertain ones of both heads, with no
+    near-duplicates and spread over documents and predicted dimensions (lawgov_nlp.data.suggest).
+
+    Label Studio tasks carry the model's labels as predictions to correct and, in their data, the
+    document id, index, section and neighbouring sentences; they import into a project made with
+    `lawgov data labelstudio-config`. An input that cannot be used is named and left out (exit 1).
+    """
+    from ..data import guess_format, read_any
+    from ..data.suggest import OUTPUT_FORMATS, STRATEGIES
+    from ..data.suggest import suggest as run_suggest
+    from ..data.suggest import write_suggestions
+    from ..output import resolve_output
+
+    console = Console(quiet=not progress)
+    if strategy not in STRATEGIES:
+        console.error(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+        raise typer.Exit(2)
+    if format and format not in OUTPUT_FORMATS:
+        console.error(f"unknown format {format!r}; choose from {', '.join(OUTPUT_FORMATS)}")
+        raise typer.Exit(2)
+    with user_errors():
+        out = resolve_output(output, inputs=[Path(p) for p in inputs if Path(p).exists()])
+    known: list[str] = []
+    with user_errors(2):
+        for f in exclude or []:
+            known += [r.get("text") or "" for r in read_any(f)]
+    failed: list[tuple[str, str]] = []
+    with user_errors(2):
+        records = run_suggest(inputs, n, model=model, strategy=strategy, seed=seed, per_document=per_document,
+                              near_duplicate=near_duplicate, exclude=known,
+                              on_error=lambda where, why: (failed.append((where, why)),
+                                                           console.input_error(where, why)))
+        write_suggestions(records, out, format or guess_format(output))
+    docs = len({r.get("doc_id") for r in records})
+    console.info(f"{output}: {len(records)} sentences from {docs} documents ({strategy})"
+                 + (f"; fewer than {n}: the inputs hold no more distinct sentences" if len(records) < n else ""))
+    if failed:
+        raise typer.Exit(1)

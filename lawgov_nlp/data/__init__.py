@@ -1,5 +1,5 @@
 """Annotated data: the corpus format and validation (:mod:`.corpus`), annotation-tool formats
-and conversions (:mod:`.formats`)."""
+and conversions (:mod:`.formats`), choosing what to annotate next (:mod:`.suggest`)."""
 from __future__ import annotations
 
 from ..errors import CorpusError

@@ -217,6 +217,8 @@ class ContextConfig(_Common):
     tfidf_folds: int = 5                              # out-of-fold TF-IDF probabilities on the training documents
     loro_train: dict = field(default_factory=dict)    # name -> file: documents that join stage-2 training and are
     #                                                   evaluated leave-one-document-out (the real samples)
+    partial_labels: bool = False                      # train may hold sentences with neither label: context for their
+    #                                                   neighbours, no loss (needs encoder_from: stage 1 reads labels)
     seed: int = 42
     threads: int | None = None
     init_from: str | None = None                      # warm start: a context model directory whose encoder adapters
@@ -262,6 +264,11 @@ class ContextConfig(_Common):
             raise ConfigError(f"tfidf must be a mapping of TF-IDF options ({', '.join(TFIDF_PARAMS)})")
         if self.threads is not None:
             _positive("threads", self.threads)
+        if not isinstance(self.partial_labels, bool):
+            raise ConfigError(f"partial_labels must be true or false, got {self.partial_labels!r}")
+        if self.partial_labels and not self.encoder_from:
+            raise ConfigError("partial_labels needs encoder_from: stage 1 trains the encoder on labelled sentences "
+                              "alone and does not read unlabelled ones")
         if not isinstance(self.loro_train, dict) or not all(isinstance(k, str) for k in self.loro_train):
             raise ConfigError("loro_train must be a mapping of name to file")
         for k, v in self.loro_train.items():
@@ -295,6 +302,8 @@ class ContextConfig(_Common):
         d.pop("eval", None)
         if d.get("init_from") is None:
             d.pop("init_from", None)
+        if not d.get("partial_labels"):  # configs written before partial labels keep their fingerprint
+            d.pop("partial_labels", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

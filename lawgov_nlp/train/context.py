@@ -15,6 +15,11 @@ layer and heads over whole documents, where headings are members of the sequence
 * with ``context.stack_tfidf`` the TF-IDF baseline's probabilities are inputs too: out of fold
   on the training documents (``tfidf_folds``), from the baseline trained on all of them elsewhere.
 
+With ``partial_labels`` (and ``encoder_from``) the training file may hold sentences with neither
+label: they stay in their documents as context for their neighbours and carry no loss, so a
+document an annotator labelled only in part (``lawgov data suggest`` picks sentences, not
+documents) trains the context layer as it is.
+
 The model is selected on dev (``select_metric``), thresholds are tuned on dev, and ``eval`` files
 are evaluated once at the end.
 """
@@ -38,9 +43,44 @@ def _docs_and_labels(records, scheme):
     dims = [[0] * len(d) for d in docs]
     roles = [[0] * len(d) for d in docs]
     for r, (k, j) in zip(records, where):
+        if is_unlabelled(r):  # context only (partial_labels): -1, no loss
+            dims[k][j] = roles[k][j] = -1
+            continue
         dims[k][j] = scheme.dimension_codes.index(r["dimension"])
         roles[k][j] = scheme.role_codes.index(r["role"])
     return docs, dims, roles, where
+
+
+def is_unlabelled(r: dict) -> bool:
+    """A sentence with neither dimension nor role: with ``partial_labels`` it is context for its
+    neighbours and carries no loss."""
+    return r.get("dimension") in (None, "") and r.get("role") in (None, "")
+
+
+def load_partially_labelled(path, scheme) -> list[dict]:
+    """Training records where a sentence may have neither label (context only); every other problem
+    (ids, text, unknown labels, one label of two, conflicts) is still a :class:`CorpusError`."""
+    from ..data.corpus import Problem, read_jsonl, validate_records
+    from ..errors import CorpusError
+
+    try:
+        records, problems = read_jsonl(path)
+    except OSError as e:
+        raise CorpusError(str(path), [Problem(0, "file", f"cannot read it ({e.strerror or e})")]) from e
+    except UnicodeDecodeError as e:
+        raise CorpusError(str(path), [Problem(0, "file", f"not UTF-8 text ({e.reason} at byte {e.start})")]) from e
+    if not records and not problems:
+        problems.append(Problem(0, "file", "no records: the file is empty"))
+    filler = (scheme.dimension_codes[0], scheme.role_codes[0])  # for the other checks only; not kept
+    checked = [{**r, "dimension": filler[0], "role": filler[1]} if is_unlabelled(r) else r for r in records]
+    problems += validate_records(checked, scheme, conflicts=False)
+    labelled = [r for r in records if not is_unlabelled(r)]
+    problems += [p for p in validate_records(labelled, scheme) if p.message.startswith("conflicting")]
+    if records and not labelled:
+        problems.append(Problem(0, "file", "no sentence is labelled (partial_labels needs some labelled sentences)"))
+    if problems:
+        raise CorpusError(str(path), sorted(problems, key=lambda p: p.line))
+    return records
 
 
 def _vectors(encoder, docs_by_split: dict, cache: Path | None, log):
@@ -80,6 +120,7 @@ def _oof_tfidf(train_records, docs_by_split, records_by_split, scheme, params: d
     from ..models.context import stacked_inputs
 
     doc_ids = sorted({r["doc_id"] for r in train_records})
+    labelled = [r for r in train_records if not is_unlabelled(r)]
     rng = random.Random(seed)
     rng.shuffle(doc_ids)
     fold_of = {d: i % folds for i, d in enumerate(doc_ids)}
@@ -89,12 +130,12 @@ def _oof_tfidf(train_records, docs_by_split, records_by_split, scheme, params: d
     order = list(dict.fromkeys(r["doc_id"] for r in train_records))
     out_train: list = [None] * len(train_docs)
     for f in range(folds):
-        fit = [r for r in train_records if fold_of[r["doc_id"]] != f]
+        fit = [r for r in labelled if fold_of[r["doc_id"]] != f]
         t = TfidfTagger(scheme, **params).fit([{**r, "section": []} for r in fit])
         idx = [k for k, d in enumerate(order) if fold_of[d] == f]
         for k, z in zip(idx, stacked_inputs(t, [train_docs[k] for k in idx])):
             out_train[k] = z
-    full = TfidfTagger(scheme, **params).fit([{**r, "section": []} for r in train_records])
+    full = TfidfTagger(scheme, **params).fit([{**r, "section": []} for r in labelled])
     out = {"train": out_train}
     for name, docs in docs_by_split.items():
         if name != "train":
@@ -141,7 +182,7 @@ def augment_document(doc, vec, dims, roles, stacked, aug: dict, rng: random.Rand
         keep = [i for i in keep if i not in dropped]
     if aug.get("drop_heading", 0) > 0:
         keep = [i for i in keep if not (sents[i].is_heading and rng.random() < aug["drop_heading"])]
-    mask = [True] * len(sents)
+    mask = [dims[i] >= 0 and roles[i] >= 0 for i in range(len(sents))]  # unlabelled sentences: no loss
     if aug.get("replace_heading", 0) > 0 and heading_pool:
         for i in keep:
             if sents[i].is_heading and rng.random() < aug["replace_heading"]:
@@ -194,7 +235,12 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     threads = cfg.threads or default_threads()
     torch.set_num_threads(threads)
     scheme = load_scheme(cfg.scheme)
-    records = {"train": load_records(cfg.train, scheme), "dev": load_records(cfg.dev, scheme)}
+    train_records = load_partially_labelled(cfg.train, scheme) if cfg.partial_labels else load_records(cfg.train, scheme)
+    records = {"train": train_records, "dev": load_records(cfg.dev, scheme)}
+    n_unlabelled = sum(is_unlabelled(r) for r in train_records)
+    if n_unlabelled:
+        log(f"partial labels: {n_unlabelled} of {len(train_records)} training sentences are unlabelled "
+            "(context for their neighbours, no loss)")
     for name, path in (cfg.eval or {}).items():
         records[name] = load_records(path, scheme)
     check_splits(cfg, records["train"], records["dev"], scheme, log)
@@ -243,8 +289,8 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
                                          cfg.seed, log)
     d_in = vectors["train"][0].shape[1]
     std = float(np.concatenate(vectors["train"]).std())
-    flat_d = [x for d in dims["train"] for x in d]
-    flat_r = [x for d in roles["train"] for x in d]
+    flat_d = [x for d in dims["train"] for x in d if x >= 0]
+    flat_r = [x for d in roles["train"] for x in d if x >= 0]
     dw = _class_weights(flat_d, len(scheme.dimensions), cfg.class_weighting, scheme.dimension_codes)
     rw = _class_weights(flat_r, len(scheme.roles), "auto" if cfg.class_weighting in ("auto",) else "none",
                         scheme.role_codes)
@@ -326,8 +372,8 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
                 lm = torch.zeros(len(views), T, dtype=torch.bool)
                 for i, x in enumerate(views):
                     n = len(x[0])
-                    yd[i, :n] = torch.from_numpy(x[2])
-                    yr[i, :n] = torch.from_numpy(x[3])
+                    yd[i, :n] = torch.from_numpy(x[2]).clamp(min=0)  # -1 (unlabelled) is masked out below
+                    yr[i, :n] = torch.from_numpy(x[3]).clamp(min=0)
                     lm[i, :n] = torch.from_numpy(x[4])
                 net.train()
                 dl, rl = net(v, f, m, st)
