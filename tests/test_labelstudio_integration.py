@@ -151,6 +151,10 @@ def _labels(ls_result: list[dict]) -> dict[str, list[str]]:
     return {r["from_name"]: r["value"]["choices"] for r in ls_result if r.get("type") == "choices"}
 
 
+def _snapshot(d: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(d)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*")) if p.is_file()}
+
+
 def _write_yaml(path: Path, cfg: dict) -> None:
     import yaml
 
@@ -165,6 +169,7 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
     times: dict[str, float] = {}
     t_all = time.monotonic()
     servers: list[Server] = []
+    before = _snapshot(tiny_model)  # shared with other tests: the loop must leave it as it is
     try:
         # ---- Label Studio: loopback, SQLite in a temporary folder, one user with a legacy token
         ls_port, be_port = _free_port(), _free_port()
@@ -334,6 +339,7 @@ def test_annotate_and_retrain_through_label_studio(tmp_path, tiny_model, samples
 
         tags = lg.load(str(new_model)).tag_sentences(list(posted)[:2])
         assert len(tags) == 2 and all(t.dimension in dims and t.role in roles for t in tags)
+        assert _snapshot(tiny_model) == before, "the served model's directory was changed"
     finally:
         for s in reversed(servers):
             s.stop()
