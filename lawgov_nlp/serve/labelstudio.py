@@ -613,31 +613,23 @@ def create_app(backend: Backend):
             return error(e.status, str(e))
         return run(backend.setup, data)
 
-    @app.post("/predict")
-    async def predict(request: Request):
-        try:
-            data = await body_of(request)
-        except BadRequest as e:
-            return error(e.status, str(e))
+    async def in_threads(request: Request, handle, status_code: int = 200):
+        """A handler that tags or trains runs off the event loop; bad bodies and bad requests get 4xx."""
         from starlette.concurrency import run_in_threadpool
 
         try:
-            return JSONResponse(await run_in_threadpool(backend.predict, data))
+            data = await body_of(request)
+            return JSONResponse(await run_in_threadpool(handle, data), status_code=status_code)
         except BadRequest as e:
             return error(e.status, str(e))
+
+    @app.post("/predict")
+    async def predict(request: Request):
+        return await in_threads(request, backend.predict)
 
     @app.post("/webhook")
     async def webhook(request: Request):
-        try:
-            data = await body_of(request)
-        except BadRequest as e:
-            return error(e.status, str(e))
-        from starlette.concurrency import run_in_threadpool
-
-        try:
-            return JSONResponse(await run_in_threadpool(backend.webhook, data), status_code=201)
-        except BadRequest as e:
-            return error(e.status, str(e))
+        return await in_threads(request, backend.webhook, status_code=201)
 
     @app.get("/metrics")
     def metrics():
