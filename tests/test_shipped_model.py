@@ -38,7 +38,8 @@ def fp32_probs(fp32, test_split):
 
 def test_shipped_model_is_the_context_model_small_and_documented(fp32, metrics):
     assert fp32.kind == "context"
-    size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
+    # what ships: the ONNX encoder that backend="onnx" builds on first use is a cache beside it (gitignored)
+    size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file() and "onnx" not in p.relative_to(MODEL).parts)
     assert size < 25e6, size
     card = (MODEL / "README.md").read_text(encoding="utf-8")
     for split in ("dev", "test", "real"):
