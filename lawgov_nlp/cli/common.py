@@ -118,3 +118,29 @@ def bar(total: int | None, desc: str, unit: str, quiet: bool, position: int = 0)
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, disable=quiet, position=position, leave=False)
+
+
+def run_and_close(run, writers, out, console: "Console", bars=(),
+                  saved: str = "the documents finished before are saved") -> bool:
+    """Run the work; close every writer whatever happens (a run that could not start, e.g. no model,
+    leaves an old output as it was). True when it was interrupted (Ctrl-C); an output that cannot be
+    written ends the command with what ``saved`` says was kept."""
+    from ..errors import LawgovError
+
+    interrupted = ok = False
+    try:
+        run()
+        ok = True
+    except KeyboardInterrupt:
+        interrupted = ok = True
+    except OSError as e:
+        if isinstance(e, LawgovError):
+            raise
+        console.error(f"cannot write {out} ({e.strerror or e}); {saved}")
+        raise typer.Exit(EXIT_USAGE)
+    finally:
+        for b in bars:
+            b.close()
+        for w in writers:
+            w.close(create=ok)
+    return interrupted

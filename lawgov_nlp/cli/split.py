@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, Console, collect, progress_option, user_errors
+from .common import EXIT_FAILED_INPUT, EXIT_INTERRUPTED, Console, collect, progress_option, run_and_close, user_errors
 
 
 class SplitFormat(str, Enum):
@@ -35,7 +35,6 @@ def split(
     FIFO or a device (written through) or a symlink (its target is replaced).
     """
     from ..engines.local import describe_exception, read_documents
-    from ..errors import LawgovError
     from ..output import RowWriter, output_lock, resolve_output
     from ..text.chars import to_simplified
 
@@ -69,11 +68,10 @@ def split(
             rows.append(rec)
         return rows
 
-    interrupted = False
     with user_errors(), output_lock(out):
         writer = RowWriter(out, "text" if format is SplitFormat.text else format.value)
-        ok = False
-        try:
+
+        def run() -> None:
             for doc in read_documents(files, on_error, **kwargs):
                 try:
                     info = (f"{doc.path}: {doc.format}, encoding {doc.encoding or '-'}, script {doc.script}, "
@@ -93,17 +91,8 @@ def split(
                     if "chrome" not in w and "garbled" not in w:  # those two are in the line above
                         console.warn(f"{doc.path}: {w}")
                 writer.write_document(rows)
-            ok = True
-        except KeyboardInterrupt:
-            interrupted = True
-            ok = True
-        except OSError as e:
-            if isinstance(e, LawgovError):
-                raise
-            console.error(f"cannot write {out} ({e.strerror or e}); the files finished before are written")
-            raise typer.Exit(EXIT_USAGE)
-        finally:
-            writer.close(create=ok)
+
+        interrupted = run_and_close(run, [writer], out, console, saved="the files finished before are written")
     if interrupted:
         console.error("interrupted: the files finished so far are written")
         raise typer.Exit(EXIT_INTERRUPTED)

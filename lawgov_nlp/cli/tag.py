@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, FAST_HELP, Console, bar,
-                     collect, load_model, path_options, progress_option, row_format, user_errors)
+                     collect, load_model, path_options, progress_option, row_format, run_and_close, user_errors)
 
 
 class TagFormat(str, Enum):
@@ -118,7 +118,7 @@ def tag(
         def run() -> None:
             tag_to_writer(load, docs(), write, on_error, batch_sentences=max(64, 4 * batch_size), progress=sbar.update)
 
-        interrupted = _run_and_close(run, [writer], out, console, bars=(fbar, sbar))
+        interrupted = run_and_close(run, [writer], out, console, bars=(fbar, sbar))
     _final_status(writer.n_rows, out, interrupted, failed, console)
 
 
@@ -221,7 +221,7 @@ def _tag_ray(paths, output: str, format, model, fast: bool, resume: bool, batch_
                               f"are saved in {output}; run again with --resume to continue")
                 raise typer.Exit(EXIT_USAGE)
 
-        interrupted = _run_and_close(run, writers, output, console, bars=(dbar,))
+        interrupted = run_and_close(run, writers, output, console, bars=(dbar,))
     _final_status(rows_out.n_rows, output, interrupted, failed, console)
 
 
@@ -243,30 +243,6 @@ def _skip_done(files, done: set[str], out, console: Console) -> list:
     console.info(f"resume: {len(done)} document(s) already finished in {out}; "
                  f"{len(files) - len(todo)} skipped, {len(todo)} to tag")
     return todo
-
-
-def _run_and_close(run, writers, out, console: Console, bars=()) -> bool:
-    """Run the tagging; close every writer whatever happens (a run that could not start, e.g. no model,
-    leaves an old output as it was). True when it was interrupted (Ctrl-C)."""
-    from ..errors import LawgovError
-
-    interrupted = ok = False
-    try:
-        run()
-        ok = True
-    except KeyboardInterrupt:
-        interrupted = ok = True
-    except OSError as e:
-        if isinstance(e, LawgovError):
-            raise
-        console.error(f"cannot write {out} ({e.strerror or e}); the documents finished before are saved")
-        raise typer.Exit(EXIT_USAGE)
-    finally:
-        for b in bars:
-            b.close()
-        for w in writers:
-            w.close(create=ok)
-    return interrupted
 
 
 def _final_status(n_rows: int, out, interrupted: bool, failed: int, console: Console) -> None:
