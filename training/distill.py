@@ -51,6 +51,8 @@ def fragments(texts: list[str], rng: random.Random, per_text: int = 1) -> list[s
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--teacher", default="lawgov-zh-small")
+    ap.add_argument("--train", default=str(ROOT / "training" / "data" / "train.jsonl"),
+                    help="annotated JSONL whose texts (not labels) the student learns on")
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--out")
     ap.add_argument("--epochs", type=int, default=3)
@@ -61,6 +63,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", default=str(ROOT / "runs" / "distill"))
+    ap.add_argument("--margin", type=float, default=0.3, help="doubt margin before calibration")
+    ap.add_argument("--calibrate", default="dev", help="split (or JSONL file) on which the margin is chosen ('' = keep --margin)")
+    ap.add_argument("--target", type=float, default=0.995, help="agreement with the reference the margin must reach")
+    ap.add_argument("--calibrate-only", action="store_true", help="only choose the margin of --out's draft")
     a = ap.parse_args()
 
     import numpy as np
@@ -68,24 +74,26 @@ def main() -> None:
 
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
-    from lawgov_nlp.models.context import ContextTagger
     from lawgov_nlp.models.encoder import encode_items, tokenize_items
     from lawgov_nlp.models.features import structure_features
     from lawgov_nlp.models.network import build_network
     from lawgov_nlp.models.settings import EncoderSettings, LoraSettings
     from lawgov_nlp.models.tagger import records_as_documents
 
+    out = Path(a.out or ROOT / "models" / f"lawgov-zh-small-{a.layers}l")
+    if a.calibrate_only:
+        calibrate(out, a.calibrate, a.threads, a.target)
+        return
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     torch.set_num_threads(a.threads)
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
-    out = Path(a.out or ROOT / "models" / f"lawgov-zh-small-{a.layers}l")
     t_start = time.time()
 
     teacher = lg.load(a.teacher, exact=True, threads=a.threads, batch_size=64)
     scheme = teacher.scheme
-    train = load_records(ROOT / "training" / "data" / "train.jsonl", scheme)
+    train = load_records(a.train, scheme)
     base_texts = sorted({r["text"] for r in train})
     texts = base_texts + sorted(set(fragments(base_texts, rng)) - set(base_texts))
     cache = work / "teacher_vectors.npz"
@@ -182,12 +190,78 @@ def main() -> None:
         print(f"kd epoch {ep + 1}/{a.kd_epochs}: loss {tot / len(order):.4f} ({time.time() - t0:.0f} s)", flush=True)
 
     net.eval()
-    student = ContextTagger(net, tok, settings, ctx, teacher.context_settings, scheme, teacher.thresholds,
-                            trained_from={"distilled_from": str(a.teacher), "layers": a.layers,
-                                          "texts": len(texts), "epochs": a.epochs, "kd_epochs": a.kd_epochs,
-                                          "seconds": round(time.time() - t_start)})
-    student.save(out)
+    from lawgov_nlp.models.draft import Draft
+
+    info = {"distilled_from": str(a.teacher), "layers": a.layers, "rank": a.rank, "texts": len(texts),
+            "epochs": a.epochs, "kd_epochs": a.kd_epochs, "seconds": round(time.time() - t_start)}
+    draft = Draft(settings, a.margin, teacher_sha256(teacher), info=info,
+                  state={k: v.detach().contiguous() for k, v in net.trained_state().items() if "lora_" in k})
+    save_with_draft(teacher, draft, out)
     print(f"saved {out} ({time.time() - t_start:.0f} s in all)", flush=True)
+    if a.calibrate:
+        calibrate(out, a.calibrate, a.threads, a.target)
+
+
+def teacher_sha256(teacher) -> str:
+    from lawgov_nlp.models.contract import read_manifest
+
+    man, _ = read_manifest(teacher.path)
+    return man.weights["weights.safetensors"]["sha256"]
+
+
+def save_with_draft(teacher, draft, out: Path) -> None:
+    """The teacher's directory with the draft in it (``out`` may be the teacher's own directory)."""
+    import shutil
+
+    src = Path(teacher.path).resolve()
+    if Path(out).resolve() != src:
+        if Path(out).exists():
+            shutil.rmtree(out)
+        shutil.copytree(src, out, ignore=shutil.ignore_patterns("onnx"))
+    teacher.draft = draft
+    teacher.save(out)
+
+
+def calibrate(model_dir: Path, split: str, threads: int, target: float) -> float:
+    """The smallest margin at which the draft path agrees with the float32 reference on ``target`` of the
+    ``split`` sentences on both heads, written into the manifest (and the figures printed)."""
+    import lawgov_nlp as lg
+    from lawgov_nlp.data.corpus import load_records
+
+    ref = lg.load(model_dir, exact=True, threads=threads)
+    fast = lg.load(model_dir, threads=threads)
+    if fast.draft is None or fast.draft.net is None:
+        raise SystemExit(f"{model_dir}: the draft does not run on this machine's default path ({fast.path_name})")
+    path = Path(split) if split.endswith(".jsonl") else ROOT / "training" / "data" / f"{split}.jsonl"
+    recs = load_records(path, ref.scheme)
+    rd, rr = ref.predict_records(recs)
+    rows = []
+    best = None
+    for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8):
+        fast.draft.margin = margin
+        fast.vector_cache = type(fast.vector_cache)(fast.vector_cache.size)
+        fast.draft_stats = {"sentences": 0, "reread": 0}
+        d, r = fast.predict_records(recs)
+        ad, ar = float((d.argmax(1) == rd.argmax(1)).mean()), float((r.argmax(1) == rr.argmax(1)).mean())
+        share = fast.draft_stats["reread"] / max(1, fast.draft_stats["sentences"])
+        rows.append((margin, ad, ar, share))
+        print(f"margin {margin:.2f}: same dimension {ad:.4f}, same role {ar:.4f}, re-read {share:.1%}", flush=True)
+        if best is None and min(ad, ar) >= target:
+            best = margin
+            break
+    if best is None:
+        best = rows[-1][0]
+    from lawgov_nlp.models.contract import read_manifest
+
+    t = lg.load(model_dir, exact=True, threads=threads)
+    t.draft.margin = best
+    t.draft.info["calibration"] = {"split": split, "target": target,
+                                   "rows": [dict(zip(("margin", "same_dimension", "same_role", "reread"), x))
+                                            for x in rows]}
+    t.save(model_dir)
+    read_manifest(model_dir)
+    print(f"margin {best} written into {model_dir}", flush=True)
+    return best
 
 
 if __name__ == "__main__":

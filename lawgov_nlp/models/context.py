@@ -53,7 +53,7 @@ class ContextTagger(Tagger):
                  context_settings: ContextSettings, scheme, thresholds: Thresholds | None = None, *,
                  tfidf=None, path: str | None = None, fast: bool = False, batch_size: int = 32,
                  threads: int | None = None, trained_from: dict | None = None, path_name: str = "fp32",
-                 cache_size: int | None = None):
+                 cache_size: int | None = None, draft=None):
         from .encoder import default_threads
 
         self.net = encoder_net
@@ -71,14 +71,20 @@ class ContextTagger(Tagger):
         self.threads = threads or default_threads()
         self.trained_from = trained_from
         self.vector_cache = VectorCache(cache_size)
+        #: the draft encoder (:mod:`lawgov_nlp.models.draft`); it runs when its ``net`` is built
+        self.draft = draft
+        self.draft_cache = VectorCache(cache_size)
+        #: sentences tagged through the draft, and how many of them the full encoder read again
+        self.draft_stats = {"sentences": 0, "reread": 0}
         if context_settings.stack_tfidf and tfidf is None:
             raise ModelError(f"{path or 'context model'}: stacks the TF-IDF baseline but has none")
 
     # -- sentence vectors ------------------------------------------------------------
-    def sentence_vectors(self, texts: Sequence[str], progress: Progress = None):
+    def sentence_vectors(self, texts: Sequence[str], progress: Progress = None, *, draft: bool = False):
         """One pooled vector per sentence [N, H]: identical texts are encoded once (within a call, and
         across calls through a bounded cache of recent sentences); a sentence longer than the
-        encoder's limit is the length-weighted mean of its windows."""
+        encoder's limit is the length-weighted mean of its windows. ``draft=True``: the draft
+        encoder's vectors (it must be running)."""
         import numpy as np
 
         from ..text.chars import to_simplified
@@ -86,61 +92,115 @@ class ContextTagger(Tagger):
 
         if not texts:
             return np.zeros((0, self.context_net.d_in), dtype=np.float32)
+        net, settings, cache = self.net, self.settings, self.vector_cache
+        if draft:
+            net, settings, cache = self.draft.net, self.draft.settings, self.draft_cache
         keys = [to_simplified(t) for t in texts]
-        known = self.vector_cache.lookup(keys)
+        known = cache.lookup(keys)
         todo: dict[str, int] = {}
         for k in keys:
             if k not in known:
                 todo.setdefault(k, len(todo))
         if todo:
             uniq = list(todo)
-            vec, owner, weight = run_encoder(self.net, self.tokenizer, self.settings, uniq, None, self.batch_size,
+            vec, owner, weight = run_encoder(net, self.tokenizer, settings, uniq, None, self.batch_size,
                                              self.threads, progress)
             v = weighted_mean(vec, owner, weight, len(uniq))
             for k, i in todo.items():
                 known[k] = v[i]
-            self.vector_cache.store(todo, v)
+            cache.store(todo, v)
         if progress and len(texts) > len(todo):
             progress(len(texts) - len(todo))  # repeated or cached sentences, not encoded again
         return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
 
     # -- the contract ----------------------------------------------------------------
     def predict_documents(self, docs: Sequence[Sequence[SentenceInput]], progress: Progress = None) -> list[tuple]:
+        flat = [s.text for d in docs for s in d]
+        stacked = stacked_inputs(self.tfidf, docs) if self.context_settings.stack_tfidf else None
+        if self.draft is not None and self.draft.net is not None:
+            return self._predict_with_draft(docs, flat, stacked, progress)
+        return self._context_probs(docs, self.sentence_vectors(flat, progress), stacked)
+
+    def _context_probs(self, docs, vectors, stacked, only: set[int] | None = None, out: list | None = None):
+        """Per document (dimension, role) probabilities from its sentences' vectors (rows of ``vectors`` in
+        document order); with ``only``, just those documents are computed again into ``out``."""
         import numpy as np
         import torch
 
         D, R = len(self.dimensions), len(self.roles)
-        flat = [s.text for d in docs for s in d]
-        vectors = self.sentence_vectors(flat, progress)
-        stacked = stacked_inputs(self.tfidf, docs) if self.context_settings.stack_tfidf else None
-        out, k = [], 0
+        out = list(out) if out is not None else [None] * len(docs)
         prev = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
             with torch.inference_mode():
+                k = 0
                 for j, d in enumerate(docs):
                     n = len(d)
-                    if n == 0:
-                        out.append((np.zeros((0, D), np.float32), np.zeros((0, R), np.float32)))
+                    if only is not None and j not in only:
+                        k += n
                         continue
-                    v = torch.from_numpy(vectors[k:k + n])[None]
+                    if n == 0:
+                        out[j] = (np.zeros((0, D), np.float32), np.zeros((0, R), np.float32))
+                        continue
+                    v = torch.from_numpy(np.ascontiguousarray(vectors[k:k + n]))[None]
                     f = torch.from_numpy(structure_features(d))[None]
                     m = torch.ones(1, n, dtype=torch.bool)
                     st = torch.from_numpy(stacked[j])[None] if stacked is not None else None
                     dl, rl = self.context_net(v, f, m, st)
-                    out.append((torch.softmax(dl[0].float(), -1).numpy(), torch.softmax(rl[0].float(), -1).numpy()))
+                    out[j] = (torch.softmax(dl[0].float(), -1).numpy(), torch.softmax(rl[0].float(), -1).numpy())
                     k += n
         finally:
             torch.set_num_threads(prev)
         return out
 
+    def _predict_with_draft(self, docs, flat, stacked, progress: Progress = None, rounds: int = 2) -> list[tuple]:
+        """The draft reads every sentence whose full vector is not cached; the full encoder reads again those
+        whose labels are in doubt (:func:`~lawgov_nlp.models.draft.in_doubt`), up to ``rounds`` times."""
+        import numpy as np
+
+        from ..text.chars import to_simplified
+        from .draft import in_doubt
+
+        keys = [to_simplified(t) for t in flat]
+        known = self.vector_cache.lookup(keys)
+        vectors = np.zeros((len(flat), self.context_net.d_in), dtype=np.float32)
+        drafted = np.array([k not in known for k in keys], dtype=bool)
+        for i, k in enumerate(keys):
+            if k in known:
+                vectors[i] = known[k]
+        if progress and not drafted.all():
+            progress(int((~drafted).sum()))
+        idx = np.flatnonzero(drafted)
+        if len(idx):
+            vectors[idx] = self.sentence_vectors([flat[i] for i in idx], progress, draft=True)
+        doc_of = np.repeat(np.arange(len(docs)), [len(d) for d in docs])
+        problem = self.scheme.problem_role
+        pi = self.roles.index(problem) if problem in self.roles else None
+        out = self._context_probs(docs, vectors, stacked)
+        n_drafted, reread = int(drafted.sum()), 0
+        for _ in range(rounds):
+            if not drafted.any():
+                break
+            dp = np.concatenate([o[0] for o in out]) if out else np.zeros((0, len(self.dimensions)))
+            rp = np.concatenate([o[1] for o in out]) if out else np.zeros((0, len(self.roles)))
+            redo = np.flatnonzero(drafted & in_doubt(dp, rp, self.draft.margin, pi, self.thresholds.problem))
+            if not len(redo):
+                break
+            vectors[redo] = self.sentence_vectors([flat[i] for i in redo])
+            drafted[redo] = False
+            reread += len(redo)
+            out = self._context_probs(docs, vectors, stacked, only={int(j) for j in doc_of[redo]}, out=out)
+        self.draft_stats["sentences"] += n_drafted
+        self.draft_stats["reread"] += reread
+        return out
+
     @classmethod
     def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, exact: bool = False,
                  backend: str = "torch", base: str | None = None, batch_size: int = 32, threads: int | None = None,
-                 cache_size: int | None = None, **_ignored) -> "ContextTagger":
+                 cache_size: int | None = None, draft: bool = True, **_ignored) -> "ContextTagger":
         import torch
 
-        from .backends import choose_path, prepare_network
+        from .backends import choose_path, merge_lora, prepare_network
         from .base import load_base_tokenizer
         from .context_net import ContextEnsemble
         from .network import build_network
@@ -172,7 +232,15 @@ class ContextTagger(Tagger):
             raise ModelError(f"{wpath}: context weights do not match the network ({str(e).splitlines()[0]})") from e
         enc_net.eval()
         ctx_net.eval()
-        enc_net = prepare_network(enc_net, path_name, model_dir=d, threads=threads)
+        from .draft import build_draft_network, read_draft
+
+        the_draft = read_draft(d, cfg, manifest.weights or {})
+        if the_draft is not None and draft and path_name in ("bf16", "fp32") and not exact:
+            # the default path: the draft reads first, in the same precision as the full encoder
+            the_draft.net = prepare_network(merge_lora(build_draft_network(the_draft, n_dim, n_role, base)),
+                                            path_name, model_dir=d, threads=threads)
+            path_name = f"draft+{path_name}"
+        enc_net = prepare_network(enc_net, path_name.removeprefix("draft+"), model_dir=d, threads=threads)
         tfidf = None
         if ctx_settings.stack_tfidf:
             from .baselines import load_tfidf_model
@@ -182,13 +250,18 @@ class ContextTagger(Tagger):
         return cls(enc_net, tokenizer, enc_settings, ctx_net, ctx_settings, scheme,
                    Thresholds.from_dict(manifest.thresholds, str(d)), tfidf=tfidf, path=str(d), fast=fast,
                    batch_size=batch_size, threads=threads, trained_from=manifest.trained_from, path_name=path_name,
-                   cache_size=cache_size)
+                   cache_size=cache_size, draft=the_draft)
 
-    def manifest(self) -> Manifest:
+    def manifest(self, with_draft: bool = False) -> Manifest:
         weights = [WEIGHTS_NAME] + ([TFIDF_NAME] if self.tfidf is not None and self.context_settings.stack_tfidf else [])
         config: dict[str, Any] = {"encoder": self.settings.to_dict(), "context": self.context_settings.to_dict()}
         if self.tfidf is not None and self.context_settings.stack_tfidf:
             config["tfidf"] = {"params": self.tfidf.params}
+        if with_draft and self.draft is not None:
+            from .draft import DRAFT_NAME
+
+            config["draft"] = self.draft.to_config()
+            weights.append(DRAFT_NAME)
         return Manifest(kind=self.kind, dimensions=list(self.dimensions), roles=list(self.roles),
                         thresholds={"problem": self.thresholds.problem, "secondary": self.thresholds.secondary},
                         config=config, weights={w: {} for w in weights}, trained_from=self.trained_from)
@@ -196,22 +269,30 @@ class ContextTagger(Tagger):
     def save(self, out_dir: str | os.PathLike, metrics: dict | None = None) -> Path:
         """Write the model directory atomically (a model card already there is kept)."""
         refuse_unexact_save(self, out_dir)
-        from safetensors.torch import save_file
+        import hashlib
+
+        from safetensors.torch import save, save_file
 
         from .card import model_card
+        from .draft import DRAFT_NAME
 
         state = {f"encoder.{k}": v for k, v in self.net.trained_state().items()
                  if "lora_" in k or not self.settings.lora}
         state.update({f"context.{k}": v.detach().contiguous() for k, v in self.context_net.state_dict().items()})
+        blob = save(dict(sorted(state.items())), metadata={"format": "pt"})
+        # a draft is kept only with the weights it was distilled from (a retrained model drops it)
+        keep_draft = self.draft is not None and hashlib.sha256(blob).hexdigest() == self.draft.teacher_sha256
 
         def write(tmp: Path) -> None:
-            save_file(dict(sorted(state.items())), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
+            (tmp / WEIGHTS_NAME).write_bytes(blob)
+            if keep_draft:
+                save_file(dict(sorted(self.draft.state.items())), str(tmp / DRAFT_NAME), metadata={"format": "pt"})
             if self.tfidf is not None and self.context_settings.stack_tfidf:
                 import joblib
 
                 joblib.dump(self.tfidf.model, tmp / TFIDF_NAME, compress=3)
 
-        man = self.manifest()
+        man = self.manifest(with_draft=keep_draft)
         kept = metrics if metrics is not None else read_metrics(out_dir)
         out = write_model_dir(out_dir, man, self.scheme, write, metrics=metrics,
                               card=lambda m: model_card(m, kept, name=Path(out_dir).name))

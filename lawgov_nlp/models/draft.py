@@ -1,0 +1,118 @@
+"""The draft encoder of a ``context`` model: a small student that reads every sentence first.
+
+    every sentence ─► draft encoder (a few layers, distilled from the model's own encoder)
+                   ─► the model's context layer ─► labels
+    sentences whose labels the draft leaves in doubt (a margin under ``margin`` between the best
+    two dimensions or roles, or a problem probability within ``margin`` of the problem threshold)
+                   ─► the full encoder reads them again ─► the context layer runs again
+
+The labels of a sentence the draft is sure of rarely differ from the full encoder's, so the
+result agrees with the float32 reference nearly always while most sentences cost only the draft's
+layers (``training/benchmarks/parity.py`` measures how nearly, ``tag_speed.py`` how fast).
+
+A draft belongs to the weights it was distilled from: the manifest records the SHA-256 of the
+model's ``weights.safetensors`` it was made for, and a model whose weights differ (retrained,
+replaced) ignores its draft and runs the full encoder on every sentence. ``training/distill.py``
+makes a draft and writes it into the model directory as ``draft.safetensors`` (the student's LoRA
+adapters on the bundled base cut to its first layers) and ``config.draft`` in the manifest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from .settings import EncoderSettings
+
+DRAFT_NAME = "draft.safetensors"
+#: the margin used when a manifest names none
+DEFAULT_MARGIN = 0.3
+
+
+@dataclass
+class Draft:
+    """A draft encoder's settings and adapters; ``net`` is built only when the draft runs."""
+
+    settings: EncoderSettings
+    margin: float
+    teacher_sha256: str
+    state: dict = field(default_factory=dict, repr=False)
+    info: dict = field(default_factory=dict)
+    net: Any = field(default=None, repr=False)
+
+    def to_config(self) -> dict:
+        return {"encoder": self.settings.to_dict(), "margin": self.margin, "teacher_sha256": self.teacher_sha256,
+                "info": self.info}
+
+    @classmethod
+    def from_config(cls, cfg: Any, where: str) -> "Draft":
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("encoder"), dict):
+            raise ModelError(f"{where}: 'config.draft' must hold the draft's 'encoder' settings")
+        try:
+            margin = float(cfg.get("margin", DEFAULT_MARGIN))
+        except (TypeError, ValueError):
+            raise ModelError(f"{where}: config.draft.margin must be a number, not {cfg.get('margin')!r}") from None
+        if not 0.0 <= margin <= 1.0:
+            raise ModelError(f"{where}: config.draft.margin must lie between 0 and 1, not {margin}")
+        sha = cfg.get("teacher_sha256")
+        if not isinstance(sha, str) or len(sha) != 64:
+            raise ModelError(f"{where}: config.draft.teacher_sha256 must be the SHA-256 of the weights it was made for")
+        return cls(EncoderSettings.from_dict(cfg["encoder"], f"{where}: config.draft.encoder"), margin, sha,
+                   info=dict(cfg.get("info") or {}))
+
+
+def read_draft(d: Path, cfg: dict, weights: dict) -> Draft | None:
+    """The draft of a model directory, or None when it has none or it was made for other weights."""
+    if "draft" not in cfg:
+        return None
+    from .contract import read_weights
+
+    draft = Draft.from_config(cfg["draft"], str(d / "lawgov_model.json"))
+    have = (weights.get("weights.safetensors") or {}).get("sha256")
+    if DRAFT_NAME not in weights:
+        raise ModelError(f"{d}: the manifest configures a draft encoder but does not list {DRAFT_NAME}")
+    if have and have != draft.teacher_sha256:
+        import warnings
+
+        warnings.warn(f"{d}: the draft encoder was made for other weights; it is not used (run "
+                      "training/distill.py again to make one for these)", stacklevel=3)
+        return None
+    draft.state = read_weights(d / DRAFT_NAME)
+    return draft
+
+
+def build_draft_network(draft: Draft, n_dimensions: int, n_roles: int, base: str | None = None):
+    """The draft's encoder network (float32, adapters loaded) in eval mode."""
+    import torch
+
+    from .network import build_network
+
+    with torch.random.fork_rng(devices=[]):
+        net = build_network(draft.settings, n_dimensions, n_roles, base=base)
+    missing, unexpected = net.load_state_dict(draft.state, strict=False)
+    lora_missing = [k for k in missing if "lora_" in k]
+    if unexpected or lora_missing:
+        raise ModelError(f"{DRAFT_NAME}: draft weights do not match its settings "
+                         f"(missing {lora_missing[:3]}, unexpected {unexpected[:3]})")
+    return net.eval()
+
+
+def in_doubt(dim_p, role_p, margin: float, problem_index: int | None, problem_threshold: float):
+    """Which sentences' labels are in doubt [N] (bool): the best two dimensions or roles lie within
+    ``margin`` of each other, or the problem probability lies within ``margin`` of its threshold."""
+    import numpy as np
+
+    def gap(p):
+        if p.shape[1] < 2:
+            return np.ones(len(p), dtype=np.float32)
+        top = np.sort(p, 1)
+        return top[:, -1] - top[:, -2]
+
+    out = (gap(dim_p) < margin) | (gap(role_p) < margin)
+    if problem_index is not None:
+        out |= np.abs(role_p[:, problem_index] - problem_threshold) < margin
+    return out
+
+
+__all__ = ["Draft", "DRAFT_NAME", "read_draft", "build_draft_network", "in_doubt"]

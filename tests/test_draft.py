@@ -1,0 +1,129 @@
+"""The draft encoder: distilled into a tiny context model, calibrated, run as the default path, kept
+or dropped on save, and refused when broken."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_context import tiny_context  # noqa: F401 - the module-scoped fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def drafted(tiny_context, tmp_path_factory):  # noqa: F811
+    d, _ = tiny_context
+    out = tmp_path_factory.mktemp("draft") / "model"
+    r = subprocess.run([sys.executable, str(ROOT / "training" / "distill.py"), "--teacher", str(d / "model"),
+                        "--train", str(d / "train.jsonl"), "--layers", "1", "--epochs", "1", "--kd-epochs", "1",
+                        "--rank", "2", "--threads", "1", "--out", str(out), "--work", str(out.parent / "work"),
+                        "--calibrate", str(d / "dev.jsonl"), "--target", "0.9"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "written into" in r.stdout, r.stdout
+    return d, out
+
+
+def _records(d):
+    from lawgov_nlp.data import load_records
+
+    return load_records(d / "dev.jsonl")
+
+
+def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
+    import lawgov_nlp as lg
+
+    d, m = drafted
+    man = json.loads((m / "lawgov_model.json").read_text(encoding="utf-8"))
+    assert "draft.safetensors" in man["weights"] and man["config"]["draft"]["info"]["layers"] == 1
+    assert man["config"]["draft"]["info"]["calibration"]["rows"], man["config"]["draft"]
+    fast = lg.load(m, threads=1)
+    assert fast.path_name.startswith("draft+") and fast.draft.net is not None
+    ref = lg.load(m, exact=True, threads=1)
+    assert ref.path_name == "fp32" and ref.draft is not None and ref.draft.net is None
+    plain = lg.load(m, threads=1, draft=False)
+    assert not plain.path_name.startswith("draft+")
+    # the draft reads with one layer where the full encoder has two
+    assert fast.draft.net.encoder.config.num_hidden_layers == 1 < fast.net.encoder.config.num_hidden_layers
+    recs = _records(d)
+    # a margin of 1 puts every sentence in doubt: the full encoder reads all again, as without a draft
+    fast.draft.margin = 1.0
+    a = fast.predict_records(recs)
+    b = plain.predict_records(recs)
+    assert fast.draft_stats["reread"] == fast.draft_stats["sentences"] == len({r["text"] for r in recs})
+    assert np.allclose(a[0], b[0], atol=1e-5) and np.allclose(a[1], b[1], atol=1e-5)
+    # a margin of 0 trusts the draft everywhere: nothing is read again, and the labels come from its vectors
+    fast2 = lg.load(m, threads=1, cache_size=0)
+    fast2.draft.margin = 0.0
+    c = fast2.predict_records(recs)
+    assert fast2.draft_stats["reread"] == 0 and fast2.draft_stats["sentences"] == len(recs)
+    assert not np.array_equal(c[0], b[0])  # (a tiny model: nearly uniform probabilities, small differences)
+    # sentences whose full vectors are cached are not drafted
+    fast3 = lg.load(m, threads=1)
+    fast3.sentence_vectors([r["text"] for r in recs])
+    fast3.predict_records(recs)
+    assert fast3.draft_stats["sentences"] == 0
+
+
+def test_in_doubt_rule():
+    from lawgov_nlp.models.draft import in_doubt
+
+    dp = np.array([[0.9, 0.1], [0.55, 0.45], [0.9, 0.1]], dtype=np.float32)
+    rp = np.array([[0.05, 0.95], [0.1, 0.9], [0.68, 0.32]], dtype=np.float32)
+    # row 1: its best two dimensions lie 0.1 apart; rows 0 and 2 are clear on both heads
+    assert in_doubt(dp, rp, 0.2, None, 0.7).tolist() == [False, True, False]
+    # with role 0 as the problem role, row 2's problem probability 0.68 lies near its threshold 0.7
+    assert in_doubt(dp, rp, 0.2, 0, 0.7).tolist() == [False, True, True]
+    assert in_doubt(dp, rp, 0.01, 0, 0.7).tolist() == [False, False, False]
+    assert in_doubt(dp, rp, 0.0, 0, 0.7).tolist() == [False, False, False]
+
+
+def test_draft_kept_with_its_weights_and_dropped_when_they_change(drafted, tmp_path):
+    import torch
+
+    import lawgov_nlp as lg
+
+    _, m = drafted
+    t = lg.load(m, exact=True, threads=1)
+    t.save(tmp_path / "same")
+    assert (tmp_path / "same" / "draft.safetensors").is_file()
+    assert lg.load(tmp_path / "same", threads=1).path_name.startswith("draft+")
+    with torch.no_grad():
+        next(t.context_net.parameters()).add_(0.01)  # as a retrain would change them
+    t.save(tmp_path / "changed")
+    man = json.loads((tmp_path / "changed" / "lawgov_model.json").read_text(encoding="utf-8"))
+    assert "draft" not in man["config"] and "draft.safetensors" not in man["weights"]
+    assert not (tmp_path / "changed" / "draft.safetensors").exists()
+    assert not lg.load(tmp_path / "changed", threads=1).path_name.startswith("draft+")
+
+
+def test_a_draft_for_other_weights_is_ignored_and_a_broken_one_refused(drafted, tmp_path):
+    import shutil
+
+    import lawgov_nlp as lg
+    from lawgov_nlp.errors import ModelError
+
+    _, m = drafted
+    other = tmp_path / "other"
+    shutil.copytree(m, other)
+    mf = other / "lawgov_model.json"
+    man = json.loads(mf.read_text(encoding="utf-8"))
+    man["config"]["draft"]["teacher_sha256"] = "0" * 64
+    mf.write_text(json.dumps(man), encoding="utf-8")
+    with pytest.warns(UserWarning, match="made for other weights"):
+        t = lg.load(other, threads=1)
+    assert not t.path_name.startswith("draft+")
+    man["config"]["draft"]["margin"] = 2
+    mf.write_text(json.dumps(man), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"lawgov_model.json: config.draft.margin must lie between 0 and 1"):
+        lg.load(other, threads=1)
+    man["config"]["draft"]["margin"] = 0.2
+    del man["weights"]["draft.safetensors"]
+    mf.write_text(json.dumps(man), encoding="utf-8")
+    with pytest.raises(ModelError, match="does not list draft.safetensors"):
+        lg.load(other, threads=1)
