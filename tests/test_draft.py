@@ -40,7 +40,8 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
 
     d, m = drafted
     man = json.loads((m / "lawgov_model.json").read_text(encoding="utf-8"))
-    assert "draft.safetensors" in man["weights"] and man["config"]["draft"]["info"]["layers"] == 1
+    assert {"draft.safetensors", "draft_check.joblib"} <= set(man["weights"])
+    assert man["config"]["draft"]["info"]["layers"] == 1 and man["config"]["draft"]["check"]["kind"] == "tfidf"
     assert man["config"]["draft"]["info"]["calibration"]["rows"], man["config"]["draft"]
     fast = lg.load(m, threads=1)
     assert fast.path_name.startswith("draft+") and fast.draft.net is not None
@@ -59,7 +60,8 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     assert np.allclose(a[0], b[0], atol=1e-5) and np.allclose(a[1], b[1], atol=1e-5)
     # a margin of 0 trusts the draft everywhere: nothing is read again, and the labels come from its vectors
     fast2 = lg.load(m, threads=1, cache_size=0)
-    fast2.draft.margin = 0.0
+    assert fast2.draft.check is not None and fast2.draft.check.kind == "tfidf"
+    fast2.draft.margin, fast2.draft.check = 0.0, None
     c = fast2.predict_records(recs)
     assert fast2.draft_stats["reread"] == 0 and fast2.draft_stats["sentences"] == len(recs)
     assert not np.array_equal(c[0], b[0])  # (a tiny model: nearly uniform probabilities, small differences)
@@ -79,6 +81,10 @@ def test_in_doubt_rule():
     assert in_doubt(dp, rp, 0.2, None, 0.7).tolist() == [False, True, False]
     # with role 0 as the problem role, row 2's problem probability 0.68 lies near its threshold 0.7
     assert in_doubt(dp, rp, 0.2, 0, 0.7).tolist() == [False, True, True]
+    assert in_doubt(dp, rp, 0.03, 0, 0.7).tolist() == [False, False, False]  # 0.02 away: outside 0.03 / 2
+    # a second opinion that names another dimension (row 0) or role (row 2) puts the sentence in doubt
+    second = (np.array([[0.2, 0.8], [0.6, 0.4], [0.9, 0.1]]), np.array([[0.1, 0.9], [0.1, 0.9], [0.1, 0.9]]))
+    assert in_doubt(dp, rp, 0.0, None, 0.7, second).tolist() == [True, False, True]
     assert in_doubt(dp, rp, 0.01, 0, 0.7).tolist() == [False, False, False]
     assert in_doubt(dp, rp, 0.0, 0, 0.7).tolist() == [False, False, False]
 
@@ -97,8 +103,9 @@ def test_draft_kept_with_its_weights_and_dropped_when_they_change(drafted, tmp_p
         next(t.context_net.parameters()).add_(0.01)  # as a retrain would change them
     t.save(tmp_path / "changed")
     man = json.loads((tmp_path / "changed" / "lawgov_model.json").read_text(encoding="utf-8"))
-    assert "draft" not in man["config"] and "draft.safetensors" not in man["weights"]
+    assert "draft" not in man["config"] and not {"draft.safetensors", "draft_check.joblib"} & set(man["weights"])
     assert not (tmp_path / "changed" / "draft.safetensors").exists()
+    assert not (tmp_path / "changed" / "draft_check.joblib").exists()
     assert not lg.load(tmp_path / "changed", threads=1).path_name.startswith("draft+")
 
 

@@ -64,6 +64,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", default=str(ROOT / "runs" / "distill"))
     ap.add_argument("--margin", type=float, default=0.3, help="doubt margin before calibration")
+    ap.add_argument("--check", default="baseline-tfidf",
+                    help="TF-IDF model stored as the draft's second opinion ('' = none)")
+    ap.add_argument("--set-check", action="store_true", help="only put --check into --out's draft")
     ap.add_argument("--calibrate", default="dev", help="split (or JSONL file) on which the margin is chosen ('' = keep --margin)")
     ap.add_argument("--target", type=float, default=0.995, help="agreement with the reference the margin must reach")
     ap.add_argument("--calibrate-only", action="store_true", help="only choose the margin of --out's draft")
@@ -81,8 +84,15 @@ def main() -> None:
     from lawgov_nlp.models.tagger import records_as_documents
 
     out = Path(a.out or ROOT / "models" / f"lawgov-zh-small-{a.layers}l")
-    if a.calibrate_only:
-        calibrate(out, a.calibrate, a.threads, a.target)
+    if a.set_check:
+        import lawgov_nlp as lg
+
+        t = lg.load(out, exact=True, threads=a.threads)
+        t.draft.check = second_opinion(a.check)
+        t.save(out)
+    if a.calibrate_only or a.set_check:
+        if a.calibrate:
+            calibrate(out, a.calibrate, a.threads, a.target)
         return
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
@@ -195,11 +205,24 @@ def main() -> None:
     info = {"distilled_from": str(a.teacher), "layers": a.layers, "rank": a.rank, "texts": len(texts),
             "epochs": a.epochs, "kd_epochs": a.kd_epochs, "seconds": round(time.time() - t_start)}
     draft = Draft(settings, a.margin, teacher_sha256(teacher), info=info,
-                  state={k: v.detach().contiguous() for k, v in net.trained_state().items() if "lora_" in k})
+                  state={k: v.detach().contiguous() for k, v in net.trained_state().items() if "lora_" in k},
+                  check=second_opinion(a.check))
     save_with_draft(teacher, draft, out)
     print(f"saved {out} ({time.time() - t_start:.0f} s in all)", flush=True)
     if a.calibrate:
         calibrate(out, a.calibrate, a.threads, a.target)
+
+
+def second_opinion(name: str):
+    """The fitted TF-IDF tagger that checks the draft (``''``: none)."""
+    if not name:
+        return None
+    import lawgov_nlp as lg
+
+    t = lg.load(name)
+    if t.kind != "tfidf":
+        raise SystemExit(f"--check {name}: a TF-IDF model is needed, this is a {t.kind!r} model")
+    return t
 
 
 def teacher_sha256(teacher) -> str:
@@ -223,8 +246,8 @@ def save_with_draft(teacher, draft, out: Path) -> None:
 
 
 def calibrate(model_dir: Path, split: str, threads: int, target: float) -> float:
-    """The smallest margin at which the draft path agrees with the float32 reference on ``target`` of the
-    ``split`` sentences on both heads, written into the manifest (and the figures printed)."""
+    """The smallest margin at which the draft path's labels (as decided) agree with the float32 reference's
+    on ``target`` of the ``split`` sentences on both heads, written into the manifest (figures printed)."""
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
 
@@ -234,15 +257,16 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float) -> float
         raise SystemExit(f"{model_dir}: the draft does not run on this machine's default path ({fast.path_name})")
     path = Path(split) if split.endswith(".jsonl") else ROOT / "training" / "data" / f"{split}.jsonl"
     recs = load_records(path, ref.scheme)
-    rd, rr = ref.predict_records(recs)
+    rdec = ref.decide(*ref.predict_records(recs))
     rows = []
     best = None
-    for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8):
+    for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.0):
         fast.draft.margin = margin
         fast.vector_cache = type(fast.vector_cache)(fast.vector_cache.size)
         fast.draft_stats = {"sentences": 0, "reread": 0}
-        d, r = fast.predict_records(recs)
-        ad, ar = float((d.argmax(1) == rd.argmax(1)).mean()), float((r.argmax(1) == rr.argmax(1)).mean())
+        dec = fast.decide(*fast.predict_records(recs))
+        ad = sum(x.dimension == y.dimension for x, y in zip(dec, rdec)) / len(dec)
+        ar = sum(x.role == y.role for x, y in zip(dec, rdec)) / len(dec)
         share = fast.draft_stats["reread"] / max(1, fast.draft_stats["sentences"])
         rows.append((margin, ad, ar, share))
         print(f"margin {margin:.2f}: same dimension {ad:.4f}, same role {ar:.4f}, re-read {share:.1%}", flush=True)

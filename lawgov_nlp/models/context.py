@@ -178,12 +178,20 @@ class ContextTagger(Tagger):
         pi = self.roles.index(problem) if problem in self.roles else None
         out = self._context_probs(docs, vectors, stacked)
         n_drafted, reread = int(drafted.sum()), 0
+        second = None
+        if self.draft.check is not None and len(flat):
+            second = [np.zeros((len(flat), len(self.dimensions)), np.float32),
+                      np.zeros((len(flat), len(self.roles)), np.float32)]
+            if len(idx):  # the second opinion on the drafted sentences (the others are not in question)
+                sections = [s.section for d in docs for s in d]
+                sd, sr = self.draft.check.predict_proba([flat[i] for i in idx], [sections[i] for i in idx])
+                second[0][idx], second[1][idx] = sd, sr
         for _ in range(rounds):
             if not drafted.any():
                 break
             dp = np.concatenate([o[0] for o in out]) if out else np.zeros((0, len(self.dimensions)))
             rp = np.concatenate([o[1] for o in out]) if out else np.zeros((0, len(self.roles)))
-            redo = np.flatnonzero(drafted & in_doubt(dp, rp, self.draft.margin, pi, self.thresholds.problem))
+            redo = np.flatnonzero(drafted & in_doubt(dp, rp, self.draft.margin, pi, self.thresholds.problem, second))
             if not len(redo):
                 break
             vectors[redo] = self.sentence_vectors([flat[i] for i in redo])
@@ -234,8 +242,8 @@ class ContextTagger(Tagger):
         ctx_net.eval()
         from .draft import build_draft_network, read_draft
 
-        the_draft = read_draft(d, cfg, manifest.weights or {})
-        if the_draft is not None and draft and path_name in ("bf16", "fp32") and not exact:
+        the_draft = read_draft(d, cfg, manifest.weights or {}, scheme)
+        if the_draft is not None and draft and path_name in ("bf16", "fp32", "torch-int8") and not exact:
             # the default path: the draft reads first, in the same precision as the full encoder
             the_draft.net = prepare_network(merge_lora(build_draft_network(the_draft, n_dim, n_role, base)),
                                             path_name, model_dir=d, threads=threads)
@@ -258,10 +266,8 @@ class ContextTagger(Tagger):
         if self.tfidf is not None and self.context_settings.stack_tfidf:
             config["tfidf"] = {"params": self.tfidf.params}
         if with_draft and self.draft is not None:
-            from .draft import DRAFT_NAME
-
             config["draft"] = self.draft.to_config()
-            weights.append(DRAFT_NAME)
+            weights.extend(self.draft.files())
         return Manifest(kind=self.kind, dimensions=list(self.dimensions), roles=list(self.roles),
                         thresholds={"problem": self.thresholds.problem, "secondary": self.thresholds.secondary},
                         config=config, weights={w: {} for w in weights}, trained_from=self.trained_from)
@@ -271,10 +277,9 @@ class ContextTagger(Tagger):
         refuse_unexact_save(self, out_dir)
         import hashlib
 
-        from safetensors.torch import save, save_file
+        from safetensors.torch import save
 
         from .card import model_card
-        from .draft import DRAFT_NAME
 
         state = {f"encoder.{k}": v for k, v in self.net.trained_state().items()
                  if "lora_" in k or not self.settings.lora}
@@ -286,7 +291,7 @@ class ContextTagger(Tagger):
         def write(tmp: Path) -> None:
             (tmp / WEIGHTS_NAME).write_bytes(blob)
             if keep_draft:
-                save_file(dict(sorted(self.draft.state.items())), str(tmp / DRAFT_NAME), metadata={"format": "pt"})
+                self.draft.write(tmp)
             if self.tfidf is not None and self.context_settings.stack_tfidf:
                 import joblib
 

@@ -3,18 +3,23 @@
     every sentence ─► draft encoder (a few layers, distilled from the model's own encoder)
                    ─► the model's context layer ─► labels
     sentences whose labels the draft leaves in doubt (a margin under ``margin`` between the best
-    two dimensions or roles, or a problem probability within ``margin`` of the problem threshold)
+    two dimensions or roles, or a problem probability within ``margin / 2`` of the problem threshold)
                    ─► the full encoder reads them again ─► the context layer runs again
 
-The labels of a sentence the draft is sure of rarely differ from the full encoder's, so the
-result agrees with the float32 reference nearly always while most sentences cost only the draft's
-layers (``training/benchmarks/parity.py`` measures how nearly, ``tag_speed.py`` how fast).
+    … and, with a second opinion (``check``: the TF-IDF baseline, stored beside the draft), the
+    sentences where that opinion names another dimension or role than the draft's
+
+The labels of a sentence the draft is sure of, and that the second opinion confirms, rarely differ
+from the full encoder's, so the result agrees with the float32 reference nearly always while most
+sentences cost only the draft's layers (``training/benchmarks/parity.py`` measures how nearly,
+``tag_speed.py`` how fast). The margin is chosen on dev by ``training/distill.py --calibrate``.
 
 A draft belongs to the weights it was distilled from: the manifest records the SHA-256 of the
 model's ``weights.safetensors`` it was made for, and a model whose weights differ (retrained,
 replaced) ignores its draft and runs the full encoder on every sentence. ``training/distill.py``
 makes a draft and writes it into the model directory as ``draft.safetensors`` (the student's LoRA
-adapters on the bundled base cut to its first layers) and ``config.draft`` in the manifest.
+adapters on the bundled base cut to its first layers), ``draft_check.joblib`` (the second opinion)
+and ``config.draft`` in the manifest.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from ..errors import ModelError
 from .settings import EncoderSettings
 
 DRAFT_NAME = "draft.safetensors"
+CHECK_NAME = "draft_check.joblib"
 #: the margin used when a manifest names none
 DEFAULT_MARGIN = 0.3
 
@@ -40,10 +46,28 @@ class Draft:
     state: dict = field(default_factory=dict, repr=False)
     info: dict = field(default_factory=dict)
     net: Any = field(default=None, repr=False)
+    #: the second opinion (a fitted TF-IDF tagger) or None
+    check: Any = field(default=None, repr=False)
 
     def to_config(self) -> dict:
-        return {"encoder": self.settings.to_dict(), "margin": self.margin, "teacher_sha256": self.teacher_sha256,
-                "info": self.info}
+        cfg = {"encoder": self.settings.to_dict(), "margin": self.margin, "teacher_sha256": self.teacher_sha256,
+               "info": self.info}
+        if self.check is not None:
+            cfg["check"] = {"kind": "tfidf", "params": self.check.params}
+        return cfg
+
+    def files(self) -> list[str]:
+        return [DRAFT_NAME] + ([CHECK_NAME] if self.check is not None else [])
+
+    def write(self, tmp: Path) -> None:
+        """Its files into a model directory being written."""
+        from safetensors.torch import save_file
+
+        save_file(dict(sorted(self.state.items())), str(tmp / DRAFT_NAME), metadata={"format": "pt"})
+        if self.check is not None:
+            import joblib
+
+            joblib.dump(self.check.model, tmp / CHECK_NAME, compress=3)
 
     @classmethod
     def from_config(cls, cfg: Any, where: str) -> "Draft":
@@ -62,7 +86,7 @@ class Draft:
                    info=dict(cfg.get("info") or {}))
 
 
-def read_draft(d: Path, cfg: dict, weights: dict) -> Draft | None:
+def read_draft(d: Path, cfg: dict, weights: dict, scheme) -> Draft | None:
     """The draft of a model directory, or None when it has none or it was made for other weights."""
     if "draft" not in cfg:
         return None
@@ -79,6 +103,15 @@ def read_draft(d: Path, cfg: dict, weights: dict) -> Draft | None:
                       "training/distill.py again to make one for these)", stacklevel=3)
         return None
     draft.state = read_weights(d / DRAFT_NAME)
+    check = cfg["draft"].get("check")
+    if check is not None:
+        if not isinstance(check, dict) or check.get("kind") != "tfidf":
+            raise ModelError(f"{d / 'lawgov_model.json'}: config.draft.check must be {{'kind': 'tfidf', ...}}")
+        if CHECK_NAME not in weights:
+            raise ModelError(f"{d}: the manifest configures the draft's check but does not list {CHECK_NAME}")
+        from .baselines import load_tfidf_model
+
+        draft.check = load_tfidf_model(d / CHECK_NAME, scheme, {"params": check.get("params") or {}})
     return draft
 
 
@@ -98,9 +131,10 @@ def build_draft_network(draft: Draft, n_dimensions: int, n_roles: int, base: str
     return net.eval()
 
 
-def in_doubt(dim_p, role_p, margin: float, problem_index: int | None, problem_threshold: float):
+def in_doubt(dim_p, role_p, margin: float, problem_index: int | None, problem_threshold: float, second=None):
     """Which sentences' labels are in doubt [N] (bool): the best two dimensions or roles lie within
-    ``margin`` of each other, or the problem probability lies within ``margin`` of its threshold."""
+    ``margin`` of each other, or the problem probability lies within ``margin / 2`` of its threshold, or
+    ``second`` (a second opinion's (dimension, role) probabilities) names another best dimension or role."""
     import numpy as np
 
     def gap(p):
@@ -111,8 +145,11 @@ def in_doubt(dim_p, role_p, margin: float, problem_index: int | None, problem_th
 
     out = (gap(dim_p) < margin) | (gap(role_p) < margin)
     if problem_index is not None:
-        out |= np.abs(role_p[:, problem_index] - problem_threshold) < margin
+        # half the margin: a gap of ``margin`` between two probabilities puts each margin/2 from their middle
+        out |= np.abs(role_p[:, problem_index] - problem_threshold) < margin / 2
+    if second is not None:
+        out |= (dim_p.argmax(1) != second[0].argmax(1)) | (role_p.argmax(1) != second[1].argmax(1))
     return out
 
 
-__all__ = ["Draft", "DRAFT_NAME", "read_draft", "build_draft_network", "in_doubt"]
+__all__ = ["Draft", "DRAFT_NAME", "CHECK_NAME", "read_draft", "build_draft_network", "in_doubt"]
