@@ -22,7 +22,7 @@ def drafted(tiny_context, tmp_path_factory):  # noqa: F811
     r = subprocess.run([sys.executable, str(ROOT / "training" / "distill.py"), "--teacher", str(d / "model"),
                         "--train", str(d / "train.jsonl"), "--layers", "1", "--epochs", "1", "--kd-epochs", "1",
                         "--rank", "2", "--threads", "1", "--out", str(out), "--work", str(out.parent / "work"),
-                        "--calibrate", str(d / "dev.jsonl"), "--target", "0.9"],
+                        "--calibrate", str(d / "dev.jsonl"), "--target", "0.9", "--extra"],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "written into" in r.stdout, r.stdout

@@ -17,6 +17,10 @@ Paths (``Tagger.path_name``):
                per-channel weights, except the nodes listed in :data:`ONNX_EXCLUDE` (the ones that
                broke parity); built once and cached (see :func:`onnx_encoder_file`).
 ``onnx-fp32``  ``backend="onnx", exact=True``: the same fused graph, unquantized.
+``draft+…``    a ``context`` model whose directory holds a draft encoder (a distilled student,
+               :mod:`lawgov_nlp.models.draft`) runs it first on every sentence, in the precision of
+               the path after the ``+`` (``bf16``, ``fp32`` or ``torch-int8``), and the full encoder
+               only on the sentences the draft leaves in doubt; ``draft=False`` turns it off.
 
 ``training/benchmarks/tag_speed.py`` measures all of them, and ``--parity`` their agreement with
 the reference (see BENCHMARKS.md); ``tests/test_fast_path.py`` checks parity on small data.

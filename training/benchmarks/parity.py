@@ -36,7 +36,7 @@ def main() -> None:
     if "student" in taggers:
         if taggers["student"].draft is None or taggers["student"].draft.net is None:
             raise SystemExit(f"{a.model}: has no draft encoder running on this machine")
-        taggers["student"].draft.margin = 0.0
+        taggers["student"].draft.margin, taggers["student"].draft.check = 0.0, None  # the draft alone
     print("| split | variant | runs as | same dimension | same role | dim macro-F1 (ref) | role macro-F1 (ref) | re-read |")
     print("|---|---|---|---|---|---|---|---|")
     for split in a.splits.split(","):

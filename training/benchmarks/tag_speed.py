@@ -100,7 +100,7 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, w
         if name.startswith("student"):
             if getattr(t, "draft", None) is None or t.draft.net is None:
                 raise SystemExit(f"{model}: has no draft encoder (training/distill.py makes one)")
-            t.draft.margin = margin  # the student alone: nothing is read again by the full encoder
+            t.draft.margin, t.draft.check = margin, None  # the student alone: nothing is read again
         if name == "naive":
             if hasattr(t.net.encoder, "merge_and_unload"):
                 t.net.encoder = t.net.encoder.merge_and_unload()
