@@ -43,7 +43,9 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     assert {"draft.safetensors", "draft_check.joblib"} <= set(man["weights"])
     assert man["config"]["draft"]["info"]["layers"] == 1 and man["config"]["draft"]["check"]["kind"] == "tfidf"
     assert man["config"]["draft"]["info"]["calibration"]["rows"], man["config"]["draft"]
-    fast = lg.load(m, threads=1)
+    # the draft has not passed parity (parity.py --record): it runs only when asked for
+    assert not lg.load(m, threads=1).path_name.startswith("draft+")
+    fast = lg.load(m, threads=1, draft=True)
     assert fast.path_name.startswith("draft+") and fast.draft.net is not None
     ref = lg.load(m, exact=True, threads=1)
     assert ref.path_name == "fp32" and ref.draft is not None and ref.draft.net is None
@@ -59,14 +61,14 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     assert fast.draft_stats["reread"] == fast.draft_stats["sentences"] == len({r["text"] for r in recs})
     assert np.allclose(a[0], b[0], atol=1e-5) and np.allclose(a[1], b[1], atol=1e-5)
     # a margin of 0 trusts the draft everywhere: nothing is read again, and the labels come from its vectors
-    fast2 = lg.load(m, threads=1, cache_size=0)
+    fast2 = lg.load(m, threads=1, cache_size=0, draft=True)
     assert fast2.draft.check is not None and fast2.draft.check.kind == "tfidf"
     fast2.draft.margin, fast2.draft.check = 0.0, None
     c = fast2.predict_records(recs)
     assert fast2.draft_stats["reread"] == 0 and fast2.draft_stats["sentences"] == len(recs)
     assert not np.array_equal(c[0], b[0])  # (a tiny model: nearly uniform probabilities, small differences)
     # sentences whose full vectors are cached are not drafted
-    fast3 = lg.load(m, threads=1)
+    fast3 = lg.load(m, threads=1, draft=True)
     fast3.sentence_vectors([r["text"] for r in recs])
     fast3.predict_records(recs)
     assert fast3.draft_stats["sentences"] == 0
@@ -93,12 +95,13 @@ def test_draft_kept_with_its_weights_and_dropped_when_they_change(drafted, tmp_p
     import torch
 
     import lawgov_nlp as lg
+    from lawgov_nlp.errors import ModelError
 
     _, m = drafted
     t = lg.load(m, exact=True, threads=1)
     t.save(tmp_path / "same")
     assert (tmp_path / "same" / "draft.safetensors").is_file()
-    assert lg.load(tmp_path / "same", threads=1).path_name.startswith("draft+")
+    assert lg.load(tmp_path / "same", threads=1, draft=True).path_name.startswith("draft+")
     with torch.no_grad():
         next(t.context_net.parameters()).add_(0.01)  # as a retrain would change them
     t.save(tmp_path / "changed")
@@ -107,6 +110,8 @@ def test_draft_kept_with_its_weights_and_dropped_when_they_change(drafted, tmp_p
     assert not (tmp_path / "changed" / "draft.safetensors").exists()
     assert not (tmp_path / "changed" / "draft_check.joblib").exists()
     assert not lg.load(tmp_path / "changed", threads=1).path_name.startswith("draft+")
+    with pytest.raises(ModelError, match="has no draft encoder for draft=True"):
+        lg.load(tmp_path / "changed", threads=1, draft=True)
 
 
 def test_a_draft_for_other_weights_is_ignored_and_a_broken_one_refused(drafted, tmp_path):
@@ -123,7 +128,7 @@ def test_a_draft_for_other_weights_is_ignored_and_a_broken_one_refused(drafted, 
     man["config"]["draft"]["teacher_sha256"] = "0" * 64
     mf.write_text(json.dumps(man), encoding="utf-8")
     with pytest.warns(UserWarning, match="made for other weights"):
-        t = lg.load(other, threads=1)
+        t = lg.load(other, threads=1, draft=False)
     assert not t.path_name.startswith("draft+")
     man["config"]["draft"]["margin"] = 2
     mf.write_text(json.dumps(man), encoding="utf-8")
@@ -134,3 +139,32 @@ def test_a_draft_for_other_weights_is_ignored_and_a_broken_one_refused(drafted, 
     mf.write_text(json.dumps(man), encoding="utf-8")
     with pytest.raises(ModelError, match="does not list draft.safetensors"):
         lg.load(other, threads=1)
+
+
+def test_a_draft_that_passed_parity_is_the_default(drafted, tmp_path):
+    import shutil
+
+    import lawgov_nlp as lg
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("parity_bench", ROOT / "training" / "benchmarks" / "parity.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    verdict = bench.verdict
+    _, m = drafted
+    row = {"sentences": 100, "same_dimension": 0.995, "same_role": 0.992, "dimension_macro_f1": 0.90,
+           "ref_dimension_macro_f1": 0.902, "role_macro_f1": 0.95, "ref_role_macro_f1": 0.953}
+    rows = [{**row, "split": s} for s in ("dev", "test", "real")]
+    assert verdict(rows)["passed"]
+    assert not verdict(rows[:2])["passed"]  # real not measured
+    assert not verdict([{**rows[0], "same_role": 0.98}, *rows[1:]])["passed"]  # 98.5 % on dev + real
+    assert not verdict([*rows[:2], {**rows[2], "role_macro_f1": 0.94}])["passed"]  # 1.3 points below on real
+    passed = tmp_path / "passed"
+    shutil.copytree(m, passed)
+    t = lg.load(passed, exact=True, threads=1)
+    t.draft.info["parity"] = verdict(rows)
+    t.save(passed)
+    assert lg.load(passed, threads=1).path_name.startswith("draft+")
+    assert not lg.load(passed, threads=1, draft=False).path_name.startswith("draft+")
+    assert lg.load(passed, threads=1, exact=True).path_name == "fp32"

@@ -278,7 +278,7 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float) -> float
     from lawgov_nlp.data.corpus import load_records
 
     ref = lg.load(model_dir, exact=True, threads=threads)
-    fast = lg.load(model_dir, threads=threads)
+    fast = lg.load(model_dir, threads=threads, draft=True)
     if fast.draft is None or fast.draft.net is None:
         raise SystemExit(f"{model_dir}: the draft does not run on this machine's default path ({fast.path_name})")
     path = Path(split) if split.endswith(".jsonl") else ROOT / "training" / "data" / f"{split}.jsonl"

@@ -98,9 +98,13 @@ EXACT_HELP = "The float32 reference (slower; the default is the fastest path tha
 BACKEND_HELP = "torch (default) or onnx (ONNX Runtime int8, built once and cached beside the model)."
 
 
-def path_options(fast: bool, exact: bool, backend: str) -> dict:
+DRAFT_HELP = ("A context model's draft encoder first, the full encoder only on the sentences in doubt (default: "
+              "on when the model's draft passed the parity check).")
+
+
+def path_options(fast: bool, exact: bool, backend: str, draft: bool | None = None) -> dict:
     """Load options of the speed switches every tagging command takes."""
-    return {"fast": fast, "exact": exact, "backend": backend}
+    return {"fast": fast, "exact": exact, "backend": backend, **({} if draft is None else {"draft": draft})}
 
 
 #: ``--no-progress``, ``--quiet`` and ``-q`` all mean quiet: errors and warnings only. (A click

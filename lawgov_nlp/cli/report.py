@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, FAST_HELP, Console, collect,
+from .common import (BACKEND_HELP, DRAFT_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, FAST_HELP, Console, collect,
                      load_model, path_options, progress_option, user_errors)
 
 
@@ -18,6 +18,7 @@ def report(
     fast: bool = typer.Option(False, "--fast/--no-fast", help=FAST_HELP),
     exact: bool = typer.Option(False, "--exact", help=EXACT_HELP),
     backend: str = typer.Option("torch", "--backend", help=BACKEND_HELP),
+    draft: Optional[bool] = typer.Option(None, "--draft/--no-draft", help=DRAFT_HELP),
     title: Optional[str] = typer.Option(None, help="Page title of the HTML report."),
     batch_size: int = typer.Option(32, min=1, help="Sentences per forward pass."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: the free cores this process may use, at most 8)."),
@@ -59,7 +60,7 @@ def report(
     tagger_box: list = []
 
     def load():
-        tagger_box.append(load_model(model, console, **path_options(fast, exact, backend), batch_size=batch_size, threads=threads))
+        tagger_box.append(load_model(model, console, **path_options(fast, exact, backend, draft), batch_size=batch_size, threads=threads))
         return tagger_box[0]
 
     def on_error(path: str, reason: str) -> None:

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, FAST_HELP, Console, bar,
+from .common import (BACKEND_HELP, DRAFT_HELP, EXACT_HELP, EXIT_FAILED_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, FAST_HELP, Console, bar,
                      collect, load_model, path_options, progress_option, row_format, run_and_close, user_errors)
 
 
@@ -35,6 +35,7 @@ def tag(
     fast: bool = typer.Option(False, "--fast/--no-fast", help=FAST_HELP),
     exact: bool = typer.Option(False, "--exact", help=EXACT_HELP),
     backend: str = typer.Option("torch", "--backend", help=BACKEND_HELP),
+    draft: Optional[bool] = typer.Option(None, "--draft/--no-draft", help=DRAFT_HELP),
     resume: bool = typer.Option(False, "--resume", help="Keep documents already finished in OUTPUT and tag only the others."),
     batch_size: int = typer.Option(32, min=1, help="Sentences per forward pass."),
     threads: Optional[int] = typer.Option(None, min=1, help="CPU threads (default: the free cores this process may use, "
@@ -98,7 +99,7 @@ def tag(
         sbar = bar(None, "sentences", "sent", console.quiet, 1)
 
         def load():  # only when the first document needs it: nothing to tag, no model loaded
-            return load_model(model, console, **path_options(fast, exact, backend), batch_size=batch_size, threads=threads)
+            return load_model(model, console, **path_options(fast, exact, backend, draft), batch_size=batch_size, threads=threads)
 
         def write(d) -> None:
             try:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import (BACKEND_HELP, EXACT_HELP, EXIT_FAILED_INPUT, FAST_HELP, Console, load_model, path_options,
+from .common import (BACKEND_HELP, DRAFT_HELP, EXACT_HELP, EXIT_FAILED_INPUT, FAST_HELP, Console, load_model, path_options,
                      progress_option, user_errors)
 
 
@@ -54,6 +54,7 @@ def evaluate(
     fast: bool = typer.Option(False, "--fast/--no-fast", help=FAST_HELP),
     exact: bool = typer.Option(False, "--exact", help=EXACT_HELP),
     backend: str = typer.Option("torch", "--backend", help=BACKEND_HELP),
+    draft: Optional[bool] = typer.Option(None, "--draft/--no-draft", help=DRAFT_HELP),
     top_errors: int = typer.Option(50, min=0, help="How many of the most confident errors to keep."),
 ) -> None:
     """Per-class P/R/F1, macro/weighted F1, accuracy, role macro-F1, problem-flag P/R/F1,
@@ -62,7 +63,7 @@ def evaluate(
     from ..evaluation import evaluate_tagger, format_summary, write_evaluation
 
     console = Console()
-    tagger = load_model(model, console, **path_options(fast, exact, backend))
+    tagger = load_model(model, console, **path_options(fast, exact, backend, draft))
     with user_errors(EXIT_FAILED_INPUT):
         records = load_records(data, tagger.scheme)
         m = evaluate_tagger(tagger, records, top_errors)

@@ -205,7 +205,7 @@ class ContextTagger(Tagger):
     @classmethod
     def from_dir(cls, d: Path, manifest: Manifest, scheme, *, fast: bool = False, exact: bool = False,
                  backend: str = "torch", base: str | None = None, batch_size: int = 32, threads: int | None = None,
-                 cache_size: int | None = None, draft: bool = True, **_ignored) -> "ContextTagger":
+                 cache_size: int | None = None, draft: bool | None = None, **_ignored) -> "ContextTagger":
         import torch
 
         from .backends import choose_path, merge_lora, prepare_network
@@ -243,7 +243,10 @@ class ContextTagger(Tagger):
         from .draft import build_draft_network, read_draft
 
         the_draft = read_draft(d, cfg, manifest.weights or {}, scheme)
-        if the_draft is not None and draft and path_name in ("bf16", "fp32", "torch-int8") and not exact:
+        use_draft = draft if draft is not None else (the_draft is not None and the_draft.passed_parity)
+        if the_draft is None and draft:
+            raise ModelError(f"{d}: has no draft encoder for draft=True (training/distill.py makes one)")
+        if the_draft is not None and use_draft and path_name in ("bf16", "fp32", "torch-int8") and not exact:
             # the default path: the draft reads first, in the same precision as the full encoder
             the_draft.net = prepare_network(merge_lora(build_draft_network(the_draft, n_dim, n_role, base)),
                                             path_name, model_dir=d, threads=threads)

@@ -14,6 +14,11 @@ from the full encoder's, so the result agrees with the float32 reference nearly 
 sentences cost only the draft's layers (``training/benchmarks/parity.py`` measures how nearly,
 ``tag_speed.py`` how fast). The margin is chosen on dev by ``training/distill.py --calibrate``.
 
+The draft path is the default only when ``parity.py --record`` found it within the parity bounds
+(labels equal to the float32 reference's on at least 99 % of dev + real sentences, each macro-F1
+within 0.5 points of the reference's on dev, test and real); otherwise it runs when asked for
+(``lg.load(model, draft=True)``, ``lawgov tag --draft``), and ``draft=False`` turns it off.
+
 A draft belongs to the weights it was distilled from: the manifest records the SHA-256 of the
 model's ``weights.safetensors`` it was made for, and a model whose weights differ (retrained,
 replaced) ignores its draft and runs the full encoder on every sentence. ``training/distill.py``
@@ -55,6 +60,12 @@ class Draft:
         if self.check is not None:
             cfg["check"] = {"kind": "tfidf", "params": self.check.params}
         return cfg
+
+    @property
+    def passed_parity(self) -> bool:
+        """Whether ``training/benchmarks/parity.py --record`` found this draft path within the parity
+        bounds (then it is the default path; otherwise it runs only when asked for: ``draft=True``)."""
+        return bool((self.info.get("parity") or {}).get("passed"))
 
     def files(self) -> list[str]:
         return [DRAFT_NAME] + ([CHECK_NAME] if self.check is not None else [])

@@ -1,28 +1,56 @@
 """Label agreement of each fast path with the float32 reference, on annotated splits.
 
 Usage: python training/benchmarks/parity.py [--model lawgov-zh-small] [--splits dev,test,real]
-                                            [--variants default,full-bf16,student,onnx,int8]
-Variants: ``default`` (lg.load(model): the draft encoder first, the full encoder on the sentences in
-doubt), ``full-bf16`` (draft=False: the full encoder on every sentence), ``student`` (the draft's
-labels alone, nothing read again), ``onnx``, ``int8`` (fast=True, draft=False).
+                                            [--variants draft,full-bf16,student,onnx,int8] [--record]
+Variants: ``default`` (lg.load(model)), ``draft`` (draft=True: the draft encoder first, the full
+encoder on the sentences in doubt), ``full-bf16`` (draft=False: the full encoder on every sentence,
+bfloat16 where the CPU has it), ``student`` (the draft's labels alone, no second opinion, nothing
+read again), ``onnx``, ``int8`` (fast=True, draft=False).
+
 Prints, per split and variant, the share of sentences whose dimension and role (as decided, with the
-model's thresholds) equal the reference's, both macro-F1s of the variant and of the reference against the gold labels, and the
-share of sentences the full encoder read again.
+model's thresholds) equal the reference's, both macro-F1s of the variant and of the reference
+against the gold labels, and the share of sentences the full encoder read again.
+
+``--record`` (with the ``draft`` variant and the dev, test and real splits) writes the draft's
+figures and the verdict into the model's manifest (``config.draft.info.parity``): it passes when its
+labels equal the reference's on at least 99 % of the dev + real sentences (each head) and each
+macro-F1 lies within 0.5 points of the reference's on dev, test and real. Only a draft that passed
+is the model's default path.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+AGREEMENT = 0.99   # labels equal to the reference's, on dev + real
+MACRO_F1 = 0.005   # largest macro-F1 difference to the reference, on each of dev, test and real
+OPTIONS = {"default": {}, "draft": {"draft": True}, "full-bf16": {"draft": False}, "student": {"draft": True},
+           "onnx": {"backend": "onnx"}, "int8": {"fast": True, "draft": False}}
+
+
+def verdict(rows: list[dict]) -> dict:
+    """The parity verdict of one variant's rows (one per split)."""
+    by = {r["split"]: r for r in rows}
+    agree = [r for s, r in by.items() if s in ("dev", "real")]
+    n = sum(r["sentences"] for r in agree)
+    same = {h: sum(r[f"same_{h}"] * r["sentences"] for r in agree) / n for h in ("dimension", "role")} if n else {}
+    worst = max((abs(r[f"{h}_macro_f1"] - r[f"ref_{h}_macro_f1"]) for r in rows for h in ("dimension", "role")),
+                default=1.0)
+    passed = bool(same) and min(same.values()) >= AGREEMENT and worst <= MACRO_F1 and \
+        {"dev", "test", "real"} <= set(by)
+    return {"same_dev_real": same, "largest_macro_f1_gap": worst, "passed": passed,
+            "bounds": {"agreement": AGREEMENT, "macro_f1": MACRO_F1}}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="lawgov-zh-small")
     ap.add_argument("--splits", default="dev,test,real")
-    ap.add_argument("--variants", default="default,full-bf16,student")
+    ap.add_argument("--variants", default="draft,full-bf16,student")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--record", action="store_true", help="write the draft's verdict into the model's manifest")
     a = ap.parse_args()
 
     import lawgov_nlp as lg
@@ -30,15 +58,14 @@ def main() -> None:
     from lawgov_nlp.metrics import tagging_metrics
 
     ref = lg.load(a.model, exact=True, threads=a.threads)
-    opts = {"default": {}, "full-bf16": {"draft": False}, "student": {}, "onnx": {"backend": "onnx"},
-            "int8": {"fast": True, "draft": False}}
-    taggers = {v: lg.load(a.model, threads=a.threads, **opts[v]) for v in a.variants.split(",")}
+    taggers = {v: lg.load(a.model, threads=a.threads, **OPTIONS[v]) for v in a.variants.split(",")}
     if "student" in taggers:
         if taggers["student"].draft is None or taggers["student"].draft.net is None:
             raise SystemExit(f"{a.model}: has no draft encoder running on this machine")
         taggers["student"].draft.margin, taggers["student"].draft.check = 0.0, None  # the draft alone
     print("| split | variant | runs as | same dimension | same role | dim macro-F1 (ref) | role macro-F1 (ref) | re-read |")
     print("|---|---|---|---|---|---|---|---|")
+    rows: dict[str, list[dict]] = {v: [] for v in taggers}
     for split in a.splits.split(","):
         recs = load_records(ROOT / "training" / "data" / f"{split}.jsonl", ref.scheme)
         rd, rr = ref.predict_records(recs)
@@ -51,14 +78,35 @@ def main() -> None:
                 t.draft_stats = {"sentences": 0, "reread": 0}
             d, r = t.predict_records(recs)
             st = getattr(t, "draft_stats", {})
-            share = f"{st['reread'] / st['sentences']:.1%}" if st.get("sentences") else "-"
+            reread = st["reread"] / st["sentences"] if st.get("sentences") else None
             dec = t.decide(d, r)
             m = tagging_metrics(recs, dec, t.scheme)
-            same_dim = sum(x.dimension == y.dimension for x, y in zip(dec, rdec)) / len(dec)
-            same_role = sum(x.role == y.role for x, y in zip(dec, rdec)) / len(dec)
-            print(f"| {split} ({len(recs)}) | {name} | {t.path_name} | {same_dim:.4f} | "
-                  f"{same_role:.4f} | {m['dimension_macro_f1']:.4f} "
-                  f"({rm['dimension_macro_f1']:.4f}) | {m['role_macro_f1']:.4f} ({rm['role_macro_f1']:.4f}) | {share} |", flush=True)
+            row = {"split": split, "sentences": len(recs), "runs_as": t.path_name, "reread": reread,
+                   "same_dimension": sum(x.dimension == y.dimension for x, y in zip(dec, rdec)) / len(dec),
+                   "same_role": sum(x.role == y.role for x, y in zip(dec, rdec)) / len(dec),
+                   "dimension_macro_f1": m["dimension_macro_f1"], "role_macro_f1": m["role_macro_f1"],
+                   "ref_dimension_macro_f1": rm["dimension_macro_f1"], "ref_role_macro_f1": rm["role_macro_f1"]}
+            rows[name].append(row)
+            print(f"| {split} ({len(recs)}) | {name} | {t.path_name} | {row['same_dimension']:.4f} | "
+                  f"{row['same_role']:.4f} | {m['dimension_macro_f1']:.4f} ({rm['dimension_macro_f1']:.4f}) | "
+                  f"{m['role_macro_f1']:.4f} ({rm['role_macro_f1']:.4f}) | "
+                  f"{'-' if reread is None else format(reread, '.1%')} |", flush=True)
+    for name, rs in rows.items():
+        v = verdict(rs)
+        same = ", ".join(f"{h} {x:.4f}" for h, x in v["same_dev_real"].items())
+        print(f"{name}: same labels on dev + real: {same}; largest macro-F1 gap {v['largest_macro_f1_gap']:.4f}; "
+              f"{'passes' if v['passed'] else 'does not pass'} parity")
+    if a.record:
+        if "draft" not in rows:
+            raise SystemExit("--record needs the draft variant")
+        t = lg.load(a.model, exact=True, threads=a.threads)
+        if t.draft is None:
+            raise SystemExit(f"{a.model}: has no draft encoder")
+        t.draft.info["parity"] = {**verdict(rows["draft"]), "rows": rows["draft"],
+                                  "command": "python training/benchmarks/parity.py --record",
+                                  "measured": datetime.date.today().isoformat()}
+        t.save(t.path)
+        print(f"recorded in {t.path}/lawgov_model.json (config.draft.info.parity)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Tagging speed and memory on whole real reports, end to end (read + segment + tag), all variants in one run.
 
 Usage: python training/benchmarks/tag_speed.py [--model lawgov-zh-small] [--repeat 5] [--threads 2]
-                    [--variants naive,fp32,student,student-int8,onnx,full-bf16,draft-int8,default,tfidf]
+                    [--variants naive,fp32,student,student-int8,onnx,draft,draft-int8,default,tfidf]
                     [--copies 1] [--written 0] [--record]
 
 Variants (each in its own subprocess, so peak memory is its own):
@@ -16,9 +16,11 @@ Variants (each in its own subprocess, so peak memory is its own):
   student-int8  the same with PyTorch dynamic int8
   onnx      lawgov_nlp.load(model, backend="onnx") (fused ONNX Runtime graph, int8 per-channel)
   full-bf16 lawgov_nlp.load(model, draft=False): the full encoder in bfloat16 on every sentence
-  draft-int8  lawgov_nlp.load(model, fast=True): draft and full encoder both in dynamic int8
-  default   lawgov_nlp.load(model): the shipped default path (the draft first, the full encoder on the
-            sentences in doubt, both in bfloat16 where the CPU has it)
+  draft     lawgov_nlp.load(model, draft=True): the draft first, the full encoder on the sentences in
+            doubt, both in bfloat16 where the CPU has it
+  draft-int8  lawgov_nlp.load(model, fast=True, draft=True): draft and full encoder both in dynamic int8
+  default   lawgov_nlp.load(model): the shipped default path (the draft path only where it passed
+            parity, see training/benchmarks/parity.py)
   tfidf     the TF-IDF + logistic-regression baseline (baseline-tfidf)
   keywords  the keyword-rule baseline
 Each pass reads the three sample reports from disk (``--copies`` times each), segments and tags
@@ -81,9 +83,11 @@ def _naive(t, docs):
 #: load options, environment and draft margin of each neural variant (margin None: the manifest's)
 NEURAL = {"naive": ({"exact": True}, {}, None), "fp32": ({"exact": True}, {}, None),
           "int8": ({"fast": True, "draft": False}, {}, None),
-          "student": ({}, {"LAWGOV_PRECISION": "fp32"}, 0.0), "student-int8": ({"fast": True}, {}, 0.0),
+          "student": ({"draft": True}, {"LAWGOV_PRECISION": "fp32"}, 0.0),
+          "student-int8": ({"fast": True, "draft": True}, {}, 0.0),
           "onnx": ({"backend": "onnx"}, {}, None), "full-bf16": ({"draft": False}, {}, None),
-          "draft-int8": ({"fast": True}, {}, None), "default": ({}, {}, None)}
+          "draft": ({"draft": True}, {}, None), "draft-int8": ({"fast": True, "draft": True}, {}, None),
+          "default": ({}, {}, None)}
 
 
 def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, written: int = 0) -> dict:
@@ -181,7 +185,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--copies", type=int, default=1)
     ap.add_argument("--written", type=int, default=0, help="also the first N written corpus documents")
-    ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,full-bf16,draft-int8,default,tfidf")
+    ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,draft,draft-int8,default,tfidf")
     ap.add_argument("--record", action="store_true",
                     help="store the table in the model directory's metrics.json and rewrite its card "
                          "(with training/model_card_notes.md) so that the card quotes this run")
