@@ -230,11 +230,44 @@ def main() -> None:
         calibrate(out, a.calibrate, a.threads, a.target)
 
 
+HELD_OUT = ("dev", "test", "real")
+
+
+def close_to_held_out(lines: list[str], threshold: float = 0.6) -> list[bool]:
+    """Per line, whether it equals (normalised) or is a near-duplicate (character 3-gram Jaccard ≥
+    ``threshold``, as in the datasheet) of a dev, test or real sentence: such lines are not learned
+    from, so that the parity figures stay held out."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from lawgov_nlp.data.corpus import read_jsonl
+    from lawgov_nlp.data.suggest import normalise_text as normalise
+
+    held = [normalise(r["text"]) for s in HELD_OUT for r in read_jsonl(ROOT / "training" / "data" / f"{s}.jsonl")[0]]
+    norm = [normalise(t) for t in lines]
+    same = set(held)
+    out = [t in same for t in norm]
+    vec = CountVectorizer(analyzer="char", ngram_range=(3, 3), binary=True, lowercase=False)
+    vec.fit([t for t in held + norm if len(t) >= 3])
+    A, B = vec.transform(norm).astype(np.float32), vec.transform(held).astype(np.float32)
+    sa, sb = np.asarray(A.sum(1)).ravel(), np.asarray(B.sum(1)).ravel()
+    inter = (A @ B.T).tocoo()
+    for i, j, v in zip(inter.row, inter.col, inter.data):
+        if v / (sa[i] + sb[j] - v) >= threshold:
+            out[i] = True
+    return out
+
+
 def read_unlabelled(paths: list[str], doc_lines: int) -> list[list[str]]:
-    """Unlabelled text files (one sentence or heading a line) as pseudo-documents of ``doc_lines`` lines."""
+    """Unlabelled text files (one sentence or heading a line) as pseudo-documents of ``doc_lines`` lines,
+    without the lines close to a held-out sentence (:func:`close_to_held_out`)."""
     docs = []
     for p in paths:
         lines = [x.strip() for x in Path(p).read_text(encoding="utf-8").splitlines() if x.strip()]
+        close = close_to_held_out(lines) if lines else []
+        if any(close):
+            print(f"{p}: {sum(close)} of {len(lines)} lines left out (close to a dev, test or real sentence)", flush=True)
+        lines = [t for t, c in zip(lines, close) if not c]
         docs += [lines[k:k + doc_lines] for k in range(0, len(lines), doc_lines)]
     return docs
 
