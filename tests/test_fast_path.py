@@ -6,6 +6,7 @@ import lawgov_nlp as lg
 from lawgov_nlp.data.corpus import load_records
 from lawgov_nlp.errors import ModelError
 from lawgov_nlp.models.backends import choose_path
+from test_context import tiny_context  # noqa: F401 - the module-scoped fixture
 
 
 def test_path_choice_and_errors(monkeypatch):
@@ -60,3 +61,34 @@ def test_vector_cache_size_from_the_environment(monkeypatch):
     monkeypatch.setenv("LAWGOV_VECTOR_CACHE", "lots")
     with pytest.raises(ModelError, match="LAWGOV_VECTOR_CACHE='lots'"):
         VectorCache()
+
+
+def test_onnx_backend_on_a_tiny_model_is_built_once_and_kept_across_manifest_edits(tiny_context, tmp_path):
+    import json
+    import shutil
+
+    pytest.importorskip("onnxruntime")
+    d, _ = tiny_context
+    m = tmp_path / "model"
+    shutil.copytree(d / "model", m, ignore=shutil.ignore_patterns("onnx"))
+    recs = load_records(d / "dev.jsonl")
+    ref = lg.load(m, exact=True, threads=1)
+    o = lg.load(m, backend="onnx", exact=True, threads=1)
+    assert o.path_name == "onnx-fp32"
+    built = sorted((m / "onnx").glob("*.onnx"))
+    assert len(built) == 1
+    a, b = ref.sentence_vectors([r["text"] for r in recs]), o.sentence_vectors([r["text"] for r in recs])
+    cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert cos.min() > 0.999, cos.min()
+    # editing the manifest without touching the encoder (thresholds, a draft, a benchmark) keeps the file
+    mf = m / "lawgov_model.json"
+    man = json.loads(mf.read_text(encoding="utf-8"))
+    man["thresholds"]["problem"] = 0.65
+    mf.write_text(json.dumps(man), encoding="utf-8")
+    stamp = built[0].stat().st_mtime_ns
+    lg.load(m, backend="onnx", exact=True, threads=1)
+    assert sorted((m / "onnx").glob("*.onnx")) == built and built[0].stat().st_mtime_ns == stamp
+    # a truncated cached file is named, with what to do
+    built[0].write_bytes(built[0].read_bytes()[:100])
+    with pytest.raises(ModelError, match="delete it and it is rebuilt"):
+        lg.load(m, backend="onnx", exact=True, threads=1)

@@ -134,18 +134,28 @@ def _require_onnx():
 
 
 def _fingerprint(model_dir: Path, quantized: bool) -> str:
-    """What the cached file depends on: the model's weights, the recipe and the ONNX Runtime version."""
+    """What the cached file depends on: the encoder's settings and weights (the SHA-256 the manifest
+    records, which loading has just checked; the file is hashed only when the manifest has none),
+    the recipe and the ONNX Runtime version. Other manifest changes (a draft, thresholds, a
+    recorded benchmark) keep the cached file."""
+    import json
+
     import onnxruntime
 
     from .contract import MANIFEST_NAME
 
     h = hashlib.sha256()
-    for name in (MANIFEST_NAME, "weights.safetensors"):
-        p = model_dir / name
-        if p.is_file():
-            h.update(name.encode())
-            with open(p, "rb") as fh:
-                h.update(hashlib.sha256(fh.read()).digest())
+    try:
+        man = json.loads((model_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        man = {}
+    cfg = man.get("config") or {}
+    h.update(json.dumps(cfg.get("encoder", cfg), sort_keys=True, default=str).encode())
+    sha = ((man.get("weights") or {}).get("weights.safetensors") or {}).get("sha256")
+    if not sha and (model_dir / "weights.safetensors").is_file():
+        with open(model_dir / "weights.safetensors", "rb") as fh:
+            sha = hashlib.sha256(fh.read()).hexdigest()
+    h.update(str(sha).encode())
     h.update(f"recipe{ONNX_RECIPE}:ort{onnxruntime.__version__}:q{int(quantized)}:{'|'.join(ONNX_EXCLUDE)}".encode())
     return h.hexdigest()[:16]
 
