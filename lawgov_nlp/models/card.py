@@ -37,13 +37,45 @@ def _speed(sp: Any) -> list[str]:
            f"Measured by `{sp.get('command', 'training/benchmarks/tag_speed.py')}` on {sp.get('measured', '?')}: "
            f"{sp.get('what', 'end-to-end tagging')}, {sp.get('threads', '?')} threads, median of "
            f"{sp.get('repeat', '?')} timed passes after a warm-up. The machine: {sp.get('machine', '?')}.", "",
-           "| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive loop |",
-           "|---|---|---|---|---|---|"]
+           "| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive loop | re-read |",
+           "|---|---|---|---|---|---|---|"]
     for r in sp["rows"]:
         ratio = f"{r['ratio']:.1f}×" if r.get("ratio") else "–"
+        reread = f"{r['reread']:.1%}" if isinstance(r.get("reread"), (int, float)) else "–"
         out.append(f"| {r['variant']} | {r.get('run') or '–'} | {r['median_sps']:.0f} | "
-                   f"{r['min_sps']:.0f}–{r['max_sps']:.0f} | {r['peak_rss_mb']:.0f} | {ratio} |")
-    return out + [""]
+                   f"{r['min_sps']:.0f}–{r['max_sps']:.0f} | {r['peak_rss_mb']:.0f} | {ratio} | {reread} |")
+    return out + ["re-read: the share of sentences a draft path's full encoder read again.", ""]
+
+
+def _draft(draft: Any) -> list[str]:
+    """The draft encoder the manifest configures: how it was made and its parity verdict."""
+    if not isinstance(draft, dict):
+        return []
+    info = draft.get("info") or {}
+    enc = draft.get("encoder") or {}
+    out = ["## Draft encoder", "",
+           f"A {info.get('layers', enc.get('encoder_layers', '?'))}-layer student distilled from this model's encoder "
+           f"(`training/distill.py`, {info.get('texts', '?')} texts, {info.get('epochs', '?')} + "
+           f"{info.get('kd_epochs', '?')} epochs) reads every sentence first; the full encoder reads again the "
+           f"sentences in doubt (margin {draft.get('margin')}"
+           f"{', or where the TF-IDF second opinion disagrees' if draft.get('check') else ''}).", ""]
+    par = info.get("parity")
+    if isinstance(par, dict) and par.get("rows"):
+        out += [f"Parity with the float32 reference (`{par.get('command', 'parity.py --record')}`, "
+                f"{par.get('measured', '?')}): it **{'passes' if par.get('passed') else 'does not pass'}**, so it is "
+                f"{'the default path' if par.get('passed') else 'not the default; `draft=True` / `--draft` runs it'}.", "",
+                "| split | same dimension | same role | dimension macro-F1 (reference) | role macro-F1 (reference) | re-read |",
+                "|---|---|---|---|---|---|"]
+        for r in par["rows"]:
+            rr = f"{r['reread']:.1%}" if isinstance(r.get("reread"), (int, float)) else "–"
+            out.append(f"| {r['split']} ({r['sentences']}) | {r['same_dimension']:.4f} | {r['same_role']:.4f} | "
+                       f"{r['dimension_macro_f1']:.4f} ({r['ref_dimension_macro_f1']:.4f}) | "
+                       f"{r['role_macro_f1']:.4f} ({r['ref_role_macro_f1']:.4f}) | {rr} |")
+        out.append("")
+    else:
+        out += ["Its parity has not been recorded (`training/benchmarks/parity.py --record`), so it is not the "
+                "default; `draft=True` / `--draft` runs it.", ""]
+    return out
 
 
 def model_card(manifest, metrics: dict | None = None, name: str | None = None, notes: str = "") -> str:
@@ -103,6 +135,7 @@ def model_card(manifest, metrics: dict | None = None, name: str | None = None, n
         for s in splits:
             out += [f"### Per-class results: {s}", "", "Dimension:", "", *_table(metrics[s], "dimension"), "",
                     "Role:", "", *_table(metrics[s], "role"), ""]
+    out += _draft((manifest.config or {}).get("draft"))
     out += _speed(metrics.get("speed"))
     hist = metrics.get("history")
     if cfg:
