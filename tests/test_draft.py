@@ -89,6 +89,10 @@ def test_in_doubt_rule():
     assert in_doubt(dp, rp, 0.0, None, 0.7, second).tolist() == [True, False, True]
     assert in_doubt(dp, rp, 0.01, 0, 0.7).tolist() == [False, False, False]
     assert in_doubt(dp, rp, 0.0, 0, 0.7).tolist() == [False, False, False]
+    # the band around the threshold stops at 0.1: a confident problem (0.85) stays clear at a wide margin
+    rp3 = np.array([[0.85, 0.15], [0.1, 0.9], [0.68, 0.32]], dtype=np.float32)
+    assert in_doubt(dp[[0]], rp3[[0]], 0.6, 0, 0.7).tolist() == [False]  # |0.85 - 0.7| > min(0.6 / 2, 0.1)
+    assert in_doubt(dp[[0]], rp3[[0]], 0.75, 0, 0.7).tolist() == [True]  # its role gap 0.7 is under 0.75
 
 
 def test_draft_kept_with_its_weights_and_dropped_when_they_change(drafted, tmp_path):
