@@ -175,3 +175,23 @@ def test_a_draft_that_passed_parity_is_the_default(drafted, tmp_path):
     assert "| real (100) | 0.9950 | 0.9920 | 0.9000 (0.9020) | 0.9500 (0.9530) | – |" in card
     assert not lg.load(passed, threads=1, draft=False).path_name.startswith("draft+")
     assert lg.load(passed, threads=1, exact=True).path_name == "fp32"
+
+
+def test_cli_draft_switch(drafted, tiny_context, samples, tmp_path):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from lawgov_nlp.cli import app
+
+    d, m = drafted
+    out = tmp_path / "t.jsonl"
+    res = CliRunner().invoke(app, ["tag", str(samples[0]), "-o", str(out), "--model", str(m), "--draft", "-q"])
+    assert res.exit_code == 0, res.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 93
+    # a model without a draft: --draft is refused in one line, --no-draft is fine
+    res = CliRunner().invoke(app, ["tag", str(samples[0]), "-o", str(tmp_path / "u.jsonl"), "--model",
+                                   str(d / "model"), "--draft", "-q"])
+    assert res.exit_code == 2 and "has no draft encoder for draft=True" in res.output, res.output
+    assert not (tmp_path / "u.jsonl").exists()
+    res = CliRunner().invoke(app, ["tag", str(samples[0]), "-o", str(tmp_path / "v.jsonl"), "--model",
+                                   str(d / "model"), "--no-draft", "-q"])
+    assert res.exit_code == 0, res.output

@@ -96,8 +96,6 @@ def load_model(model: str | os.PathLike | None, console: Console, **options):
 FAST_HELP = "PyTorch dynamic int8 (opt-in: changes a few % of labels)."
 EXACT_HELP = "The float32 reference (slower; the default is the fastest path that passed the parity check)."
 BACKEND_HELP = "torch (default) or onnx (ONNX Runtime int8, built once and cached beside the model)."
-
-
 DRAFT_HELP = ("A context model's draft encoder first, the full encoder only on the sentences in doubt (default: "
               "on when the model's draft passed the parity check).")
 
