@@ -92,3 +92,29 @@ def test_onnx_backend_on_a_tiny_model_is_built_once_and_kept_across_manifest_edi
     built[0].write_bytes(built[0].read_bytes()[:100])
     with pytest.raises(ModelError, match="delete it and it is rebuilt"):
         lg.load(m, backend="onnx", exact=True, threads=1)
+
+
+def test_shipped_draft_on_real_matches_its_recorded_parity(capsys):
+    """The shipped draft path (opt-in unless its recorded verdict passed) against the reference on real:
+    the figures are printed, and they are the ones recorded in the manifest, whose verdict decides the default."""
+    ref = lg.load("lawgov-zh-small", exact=True, threads=2)
+    if ref.draft is None:
+        pytest.skip("the shipped model has no draft encoder")
+    fast = lg.load("lawgov-zh-small", threads=2, draft=True)
+    if fast.draft.net is None:
+        pytest.skip(f"the draft does not run on this path ({fast.path_name})")
+    recs = load_records("training/data/real.jsonl", ref.scheme)
+    a = ref.decide(*ref.predict_records(recs))
+    b = fast.decide(*fast.predict_records(recs))
+    dim = sum(x.dimension == y.dimension for x, y in zip(a, b)) / len(a)
+    role = sum(x.role == y.role for x, y in zip(a, b)) / len(a)
+    reread = fast.draft_stats["reread"] / fast.draft_stats["sentences"]
+    with capsys.disabled():
+        print(f"\n{fast.path_name} vs fp32 on real ({len(recs)} sentences): same dimension {dim:.4f}, role {role:.4f}; "
+              f"the full encoder re-read {reread:.1%}")
+    parity = ref.draft.info["parity"]
+    row = next(r for r in parity["rows"] if r["split"] == "real")
+    assert abs(dim - row["same_dimension"]) <= 0.01 and abs(role - row["same_role"]) <= 0.01, (dim, role, row)
+    assert dim >= 0.98 and role >= 0.98 and reread < 0.3
+    # the verdict decides the default path
+    assert lg.load("lawgov-zh-small", threads=2).path_name.startswith("draft+") == bool(parity["passed"])

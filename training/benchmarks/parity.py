@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--variants", default="draft,full-bf16,student")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--record", action="store_true", help="write the draft's verdict into the model's manifest")
+    ap.add_argument("--notes", type=Path, default=ROOT / "training" / "model_card_notes.md",
+                    help="notes appended to the rewritten card (with --record)")
     a = ap.parse_args()
 
     import lawgov_nlp as lg
@@ -106,7 +108,14 @@ def main() -> None:
                                   "command": "python training/benchmarks/parity.py --record",
                                   "measured": datetime.date.today().isoformat()}
         t.save(t.path)
-        print(f"recorded in {t.path}/lawgov_model.json (config.draft.info.parity)")
+        from lawgov_nlp.models.card import model_card
+        from lawgov_nlp.models.contract import read_manifest, read_metrics
+
+        d = Path(t.path)
+        man, _ = read_manifest(d)  # the card again, with the hand-written notes (a save writes it without)
+        notes = a.notes.read_text(encoding="utf-8") if a.notes and a.notes.is_file() else ""
+        (d / "README.md").write_text(model_card(man, read_metrics(d), name=d.name, notes=notes), encoding="utf-8")
+        print(f"recorded in {d}/lawgov_model.json (config.draft.info.parity) and its card")
 
 
 if __name__ == "__main__":
