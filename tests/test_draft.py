@@ -43,8 +43,11 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     assert {"draft.safetensors", "draft_check.joblib"} <= set(man["weights"])
     assert man["config"]["draft"]["info"]["layers"] == 1 and man["config"]["draft"]["check"]["kind"] == "tfidf"
     assert man["config"]["draft"]["info"]["calibration"]["rows"], man["config"]["draft"]
-    # the draft has not passed parity (parity.py --record): it runs only when asked for
-    assert not lg.load(m, threads=1).path_name.startswith("draft+")
+    # the draft has not passed parity (parity.py --record): it runs only when asked for, and a model that
+    # does not run it does not read its files
+    lazy = lg.load(m, threads=1)
+    assert not lazy.path_name.startswith("draft+")
+    assert lazy.draft.state == {} and lazy.draft.check is None and lazy.draft.source == m
     fast = lg.load(m, threads=1, draft=True)
     assert fast.path_name.startswith("draft+") and fast.draft.net is not None
     ref = lg.load(m, exact=True, threads=1)

@@ -56,12 +56,35 @@ class Draft:
     net: Any = field(default=None, repr=False)
     #: the second opinion (a fitted TF-IDF tagger) or None
     check: Any = field(default=None, repr=False)
+    #: where the adapters and the second opinion lie until :meth:`load` reads them (a model that does
+    #: not run its draft never reads them), with the manifest's check settings and the label scheme
+    source: Path | None = field(default=None, repr=False)
+    check_config: dict | None = None
+    scheme: Any = field(default=None, repr=False)
+
+    def load(self) -> "Draft":
+        """Read the adapters and the second opinion from :attr:`source`, once (parts already set stay)."""
+        if self.source is None:
+            return self
+        from .contract import read_weights
+
+        if not self.state:
+            self.state = read_weights(self.source / DRAFT_NAME)
+        if self.check is None and self.check_config is not None:
+            from .baselines import load_tfidf_model
+
+            self.check = load_tfidf_model(self.source / CHECK_NAME, self.scheme,
+                                          {"params": self.check_config.get("params") or {}})
+        self.source, self.check_config = None, None
+        return self
 
     def to_config(self) -> dict:
         cfg = {"encoder": self.settings.to_dict(), "margin": self.margin, "teacher_sha256": self.teacher_sha256,
                "info": self.info}
         if self.check is not None:
             cfg["check"] = {"kind": "tfidf", "params": self.check.params}
+        elif self.check_config is not None:
+            cfg["check"] = dict(self.check_config)
         return cfg
 
     @property
@@ -71,12 +94,13 @@ class Draft:
         return bool((self.info.get("parity") or {}).get("passed"))
 
     def files(self) -> list[str]:
-        return [DRAFT_NAME] + ([CHECK_NAME] if self.check is not None else [])
+        return [DRAFT_NAME] + ([CHECK_NAME] if self.check is not None or self.check_config is not None else [])
 
     def write(self, tmp: Path) -> None:
         """Its files into a model directory being written."""
         from safetensors.torch import save_file
 
+        self.load()
         save_file(dict(sorted(self.state.items())), str(tmp / DRAFT_NAME), metadata={"format": "pt"})
         if self.check is not None:
             import joblib
@@ -101,10 +125,10 @@ class Draft:
 
 
 def read_draft(d: Path, cfg: dict, weights: dict, scheme) -> Draft | None:
-    """The draft of a model directory, or None when it has none or it was made for other weights."""
+    """The draft of a model directory (its files are read when it first runs or is saved), or None when it
+    has none or it was made for other weights."""
     if "draft" not in cfg:
         return None
-    from .contract import read_weights
 
     draft = Draft.from_config(cfg["draft"], str(d / "lawgov_model.json"))
     have = (weights.get("weights.safetensors") or {}).get("sha256")
@@ -116,16 +140,13 @@ def read_draft(d: Path, cfg: dict, weights: dict, scheme) -> Draft | None:
         warnings.warn(f"{d}: the draft encoder was made for other weights; it is not used (run "
                       "training/distill.py again to make one for these)", stacklevel=3)
         return None
-    draft.state = read_weights(d / DRAFT_NAME)
     check = cfg["draft"].get("check")
     if check is not None:
         if not isinstance(check, dict) or check.get("kind") != "tfidf":
             raise ModelError(f"{d / 'lawgov_model.json'}: config.draft.check must be {{'kind': 'tfidf', ...}}")
         if CHECK_NAME not in weights:
             raise ModelError(f"{d}: the manifest configures the draft's check but does not list {CHECK_NAME}")
-        from .baselines import load_tfidf_model
-
-        draft.check = load_tfidf_model(d / CHECK_NAME, scheme, {"params": check.get("params") or {}})
+    draft.source, draft.check_config, draft.scheme = d, check, scheme
     return draft
 
 
@@ -137,7 +158,7 @@ def build_draft_network(draft: Draft, n_dimensions: int, n_roles: int, base: str
 
     with torch.random.fork_rng(devices=[]):
         net = build_network(draft.settings, n_dimensions, n_roles, base=base)
-    missing, unexpected = net.load_state_dict(draft.state, strict=False)
+    missing, unexpected = net.load_state_dict(draft.load().state, strict=False)
     lora_missing = [k for k in missing if "lora_" in k]
     if unexpected or lora_missing:
         raise ModelError(f"{DRAFT_NAME}: draft weights do not match its settings "
