@@ -53,6 +53,13 @@ def tagging_metrics(records: Sequence[dict], decided: Sequence[Any], scheme) -> 
                          [d.is_problem for d in decided], scheme)
 
 
+def label_agreement(a: Sequence[Any], b: Sequence[Any]) -> tuple[float, float]:
+    """Shares of sentences whose decided dimension and role are the same in two lists of decisions."""
+    n = max(1, len(a))
+    return (sum(x.dimension == y.dimension for x, y in zip(a, b)) / n,
+            sum(x.role == y.role for x, y in zip(a, b)) / n)
+
+
 def tune_thresholds(dim_p, role_p, records: Sequence[dict], scheme, current: Any = None) -> dict:
     """Secondary-dimension and problem thresholds that maximise F1 on the given (dev) data.
 

@@ -14,18 +14,13 @@ from pathlib import Path
 
 
 def main() -> None:
-    from lawgov_nlp.models.card import model_card
-    from lawgov_nlp.models.contract import read_manifest, read_metrics
+    from lawgov_nlp.models.card import write_card
 
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("--notes", type=Path)
     a = ap.parse_args()
-    man, _ = read_manifest(a.model_dir)
-    notes = a.notes.read_text(encoding="utf-8") if a.notes else ""
-    (a.model_dir / "README.md").write_text(model_card(man, read_metrics(a.model_dir), name=a.model_dir.name, notes=notes),
-                                           encoding="utf-8")
-    print(f"wrote {a.model_dir / 'README.md'}")
+    print(f"wrote {write_card(a.model_dir, a.notes.read_text(encoding='utf-8') if a.notes else '')}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ measured); hand-written notes can be appended (``training/model_card.py DIR --no
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 _KIND_TEXT = {
@@ -76,6 +77,17 @@ def _draft(draft: Any) -> list[str]:
         out += ["Its parity has not been recorded (`training/benchmarks/parity.py --record`), so it is not the "
                 "default; `draft=True` / `--draft` runs it.", ""]
     return out
+
+
+def write_card(model_dir, notes: str = "") -> Path:
+    """Rewrite ``model_dir/README.md`` from its manifest and metrics.json, with ``notes`` appended (a save
+    writes the generated part alone; the shipped model's notes are training/model_card_notes.md)."""
+    from .contract import read_manifest, read_metrics
+
+    d = Path(model_dir)
+    man, _ = read_manifest(d)
+    (d / "README.md").write_text(model_card(man, read_metrics(d), name=d.name, notes=notes), encoding="utf-8")
+    return d / "README.md"
 
 
 def model_card(manifest, metrics: dict | None = None, name: str | None = None, notes: str = "") -> str:

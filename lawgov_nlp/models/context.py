@@ -79,6 +79,13 @@ class ContextTagger(Tagger):
         if context_settings.stack_tfidf and tfidf is None:
             raise ModelError(f"{path or 'context model'}: stacks the TF-IDF baseline but has none")
 
+    def clear_caches(self) -> None:
+        """Forget cached sentence vectors (full and draft) and zero the draft's counts: the next call starts
+        cold, as a benchmark pass or a calibration step needs."""
+        self.vector_cache = VectorCache(self.vector_cache.size)
+        self.draft_cache = VectorCache(self.vector_cache.size)
+        self.draft_stats = {"sentences": 0, "reread": 0}
+
     # -- sentence vectors ------------------------------------------------------------
     def sentence_vectors(self, texts: Sequence[str], progress: Progress = None, *, draft: bool = False):
         """One pooled vector per sentence [N, H]: identical texts are encoded once (within a call, and
@@ -189,8 +196,7 @@ class ContextTagger(Tagger):
         for _ in range(rounds):
             if not drafted.any():
                 break
-            dp = np.concatenate([o[0] for o in out]) if out else np.zeros((0, len(self.dimensions)))
-            rp = np.concatenate([o[1] for o in out]) if out else np.zeros((0, len(self.roles)))
+            dp, rp = np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
             redo = np.flatnonzero(drafted & in_doubt(dp, rp, self.draft.margin, pi, self.thresholds.problem, second))
             if not len(redo):
                 break

@@ -57,7 +57,7 @@ def main() -> None:
 
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
-    from lawgov_nlp.metrics import tagging_metrics
+    from lawgov_nlp.metrics import label_agreement, tagging_metrics
 
     ref = lg.load(a.model, exact=True, threads=a.threads)
     taggers = {v: lg.load(a.model, threads=a.threads, **OPTIONS[v]) for v in a.variants.split(",")}
@@ -74,18 +74,16 @@ def main() -> None:
         rdec = ref.decide(rd, rr)
         rm = tagging_metrics(recs, rdec, ref.scheme)
         for name, t in taggers.items():
-            if hasattr(t, "draft_stats"):  # each split starts cold and is counted alone
-                t.vector_cache = type(t.vector_cache)(t.vector_cache.size)
-                t.draft_cache = type(t.vector_cache)(t.vector_cache.size)
-                t.draft_stats = {"sentences": 0, "reread": 0}
+            if hasattr(t, "clear_caches"):  # each split starts cold and is counted alone
+                t.clear_caches()
             d, r = t.predict_records(recs)
             st = getattr(t, "draft_stats", {})
             reread = st["reread"] / st["sentences"] if st.get("sentences") else None
             dec = t.decide(d, r)
             m = tagging_metrics(recs, dec, t.scheme)
+            same_dim, same_role = label_agreement(dec, rdec)
             row = {"split": split, "sentences": len(recs), "runs_as": t.path_name, "reread": reread,
-                   "same_dimension": sum(x.dimension == y.dimension for x, y in zip(dec, rdec)) / len(dec),
-                   "same_role": sum(x.role == y.role for x, y in zip(dec, rdec)) / len(dec),
+                   "same_dimension": same_dim, "same_role": same_role,
                    "dimension_macro_f1": m["dimension_macro_f1"], "role_macro_f1": m["role_macro_f1"],
                    "ref_dimension_macro_f1": rm["dimension_macro_f1"], "ref_role_macro_f1": rm["role_macro_f1"]}
             rows[name].append(row)
@@ -108,14 +106,11 @@ def main() -> None:
                                   "command": "python training/benchmarks/parity.py --record",
                                   "measured": datetime.date.today().isoformat()}
         t.save(t.path)
-        from lawgov_nlp.models.card import model_card
-        from lawgov_nlp.models.contract import read_manifest, read_metrics
+        from lawgov_nlp.models.card import write_card
 
-        d = Path(t.path)
-        man, _ = read_manifest(d)  # the card again, with the hand-written notes (a save writes it without)
-        notes = a.notes.read_text(encoding="utf-8") if a.notes and a.notes.is_file() else ""
-        (d / "README.md").write_text(model_card(man, read_metrics(d), name=d.name, notes=notes), encoding="utf-8")
-        print(f"recorded in {d}/lawgov_model.json (config.draft.info.parity) and its card")
+        # the card again, with the hand-written notes (a save writes it without)
+        write_card(t.path, a.notes.read_text(encoding="utf-8") if a.notes and a.notes.is_file() else "")
+        print(f"recorded in {t.path}/lawgov_model.json (config.draft.info.parity) and its card")
 
 
 if __name__ == "__main__":

@@ -113,9 +113,8 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, w
         t = lg.load("keywords" if name == "keywords" else "baseline-tfidf")
 
     def once() -> int:
-        if hasattr(t, "vector_cache"):  # every pass starts cold: the cross-call cache would serve repeats
-            t.vector_cache = type(t.vector_cache)(t.vector_cache.size)
-            t.draft_cache = type(t.vector_cache)(t.vector_cache.size)
+        if hasattr(t, "clear_caches"):  # every pass starts cold: the cross-call cache would serve repeats
+            t.clear_caches()
         docs = [lg.read_file(p) for p in paths]
         if name == "naive":
             _naive(t, docs)
@@ -155,8 +154,8 @@ def record(a, results: list[dict], base: float | None) -> None:
     """Put this run's table into the model's metrics.json ("speed") and rewrite its card."""
     import datetime
 
-    from lawgov_nlp.models.card import model_card
-    from lawgov_nlp.models.contract import read_manifest, read_metrics
+    from lawgov_nlp.models.card import write_card
+    from lawgov_nlp.models.contract import read_metrics
     from lawgov_nlp.models.registry import resolve
 
     d = Path(resolve(a.model))
@@ -171,10 +170,7 @@ def record(a, results: list[dict], base: float | None) -> None:
     tmp = d / "metrics.json.part"
     tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, d / "metrics.json")
-    man, _ = read_manifest(d)
-    notes = ROOT / "training" / "model_card_notes.md"
-    (d / "README.md").write_text(model_card(man, metrics, name=d.name, notes=notes.read_text(encoding="utf-8")),
-                                 encoding="utf-8")
+    write_card(d, (ROOT / "training" / "model_card_notes.md").read_text(encoding="utf-8"))
     print(f"recorded in {d / 'metrics.json'} and {d / 'README.md'}", file=sys.stderr)
 
 
