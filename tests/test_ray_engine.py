@@ -111,6 +111,34 @@ def test_library_entry_points_on_a_ray_dataset(runtime, reports, local_rows, tmp
     assert [r["dimension"] for r in got] == [r["dimension"] for r in local_rows if r["path"] == paths[0]]
 
 
+def test_load_options_reach_the_actors(runtime, reports, tmp_path):
+    """``--draft`` (and ``--exact``, ``--backend``) load the actors' model as they load the local one: the Ray
+    rows' probabilities are the local draft path's, not the default path's (the draft's vectors differ from the
+    full encoder's on the sentences it does not hand on), and a model without a draft is refused before Ray runs."""
+    import numpy as np
+
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(sorted(reports.glob("0*.txt"))[0], one)
+    got = {}
+    for name, args in (("ray", ["--engine", "ray", "--draft"]), ("draft", ["--draft"]), ("default", ["--no-draft"])):
+        out = tmp_path / f"{name}.jsonl"
+        res = runner.invoke(app, ["tag", str(one), "-o", str(out), "--no-progress", *args])
+        assert res.exit_code == 0, res.stderr
+        got[name] = np.array([[v for k, v in r.items() if k.startswith("p_")] for r in _rows(out)])
+    assert got["ray"].shape == got["draft"].shape == got["default"].shape
+    to_draft = np.abs(got["ray"] - got["draft"]).max(1)
+    to_default = np.abs(got["ray"] - got["default"]).max(1)
+    # the same path gives the same probabilities (up to batches of another make-up in bfloat16); the default
+    # path, whose full encoder reads every sentence, differs on most sentences, by far more on some
+    assert np.median(to_draft) * 2 < np.median(to_default), (np.median(to_draft), np.median(to_default))
+    assert to_draft.mean() * 2 < to_default.mean(), (to_draft.mean(), to_default.mean())
+    res = runner.invoke(app, ["tag", str(one), "-o", str(tmp_path / "x.jsonl"), "--no-progress", "--engine", "ray",
+                              "--draft", "--model", "baseline-tfidf"])
+    assert res.exit_code == 2 and "has no draft encoder for --draft" in res.stderr, res.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def _own_processes(marker: str) -> list[int]:
     """Pids of processes whose command line holds ``marker`` (the killed run's temporary folder)."""
     pids = []

@@ -73,8 +73,8 @@ def tag(
 
     console = Console(quiet=not progress)
     if engine is Engine.ray:
-        return _tag_ray(paths, output, format, model, fast, resume, batch_size, threads or 1, address, actors,
-                        docs_per_batch, console)
+        return _tag_ray(paths, output, format, model, path_options(fast, exact, backend, draft), resume, batch_size,
+                        threads or 1, address, actors, docs_per_batch, console)
     if format is TagFormat.parquet:
         raise typer.BadParameter("parquet is for a folder of shards (--engine ray)", param_hint="--format")
     fmt = row_format(output, format.value if format else None)
@@ -123,7 +123,7 @@ def tag(
     _final_status(writer.n_rows, out, interrupted, failed, console)
 
 
-def _tag_ray(paths, output: str, format, model, fast: bool, resume: bool, batch_size: int, threads: int,
+def _tag_ray(paths, output: str, format, model, load_options: dict, resume: bool, batch_size: int, threads: int,
              address, actors: int, docs_per_batch: int, console: Console) -> None:
     """``--engine ray``: the local engine's inputs, outputs, messages, resume and exit status, tagged on Ray;
     beside the rows, each document's coverage numbers and the inputs that failed."""
@@ -132,7 +132,7 @@ def _tag_ray(paths, output: str, format, model, fast: bool, resume: bool, batch_
 
     from ..engines.local import completed_documents, same_file_key
     from ..engines.ray_data import require_ray, resume_shards, run_files
-    from ..errors import LawgovError
+    from ..errors import LawgovError, ModelError
     from ..models.registry import read_manifest, resolve
     from ..output import (SHARD_FORMATS, RowWriter, ShardWriter, output_lock, read_jsonl_rows, read_rows,
                           resolve_folder, resolve_output)
@@ -153,7 +153,9 @@ def _tag_ray(paths, output: str, format, model, fast: bool, resume: bool, batch_
     try:  # the model is checked here, once, before the cluster is asked for anything
         target = resolve(model)
         if target != "keywords":
-            read_manifest(target)
+            man, _ = read_manifest(target)
+            if load_options.get("draft") and not (man.config or {}).get("draft"):
+                raise ModelError(f"{target}: has no draft encoder for --draft (training/distill.py makes one)")
     except LawgovError as e:
         console.error(f"cannot load the model{' ' + str(model) if model else ''}: {e}")
         raise typer.Exit(EXIT_USAGE)
@@ -213,7 +215,8 @@ def _tag_ray(paths, output: str, format, model, fast: bool, resume: bool, batch_
         def run() -> None:
             try:
                 run_files(files, write, on_error, model=model, address=address, actors=actors, threads=threads,
-                          batch_size=batch_size, docs_per_batch=docs_per_batch, fast=fast, on_warning=console.warn)
+                          batch_size=batch_size, docs_per_batch=docs_per_batch, load_options=load_options,
+                          on_warning=console.warn)
             except (KeyboardInterrupt, LawgovError):
                 raise
             except Exception as e:  # noqa: BLE001 - Ray's own failures (cluster lost, a worker killed)

@@ -89,10 +89,12 @@ class TagDocuments:
     document: ``path``, ``doc_id``, ``rows`` (its sentence rows as a JSON list, in order),
     ``summary`` (its coverage numbers as JSON), ``n_sentences``, ``error``, ``warning``."""
 
-    def __init__(self, model: str | None = None, *, threads: int = 1, batch_size: int = 32, fast: bool = False):
+    def __init__(self, model: str | None = None, *, threads: int = 1, batch_size: int = 32, fast: bool = False,
+                 load_options: dict | None = None):
         from ..models.registry import load
 
-        self.tagger = load(model, fast=fast, batch_size=batch_size, threads=threads)
+        opts = {"fast": fast, **(load_options or {})}
+        self.tagger = load(model, batch_size=batch_size, threads=threads, **opts)
         self.batch_sentences = max(64, 4 * batch_size)
 
     def __call__(self, batch):
@@ -152,14 +154,16 @@ class TagBatch(TagDocuments):
 
 # --------------------------------------------------------------------------- building the pipeline
 def tag_documents_dataset(ds, model: str | None = None, *, actors: int = 1, threads: int = 1, batch_size: int = 32,
-                          docs_per_batch: int = 8, fast: bool = False):
+                          docs_per_batch: int = 8, fast: bool = False, load_options: dict | None = None):
     """The document-level pipeline on a Ray Dataset of documents (:func:`read_segment` tasks, then a
-    pool of ``actors`` :class:`TagDocuments` actors with ``threads`` CPUs each): one row per document."""
+    pool of ``actors`` :class:`TagDocuments` actors with ``threads`` CPUs each): one row per document.
+    ``load_options`` go to every actor's :func:`~lawgov_nlp.load` (``exact``, ``backend``, ``draft``)."""
     ray = require_ray()
     ds = ds.map_batches(read_segment, batch_format="pandas", batch_size=docs_per_batch, num_cpus=READ_CPUS)
     return ds.map_batches(TagDocuments, batch_format="pandas", batch_size=docs_per_batch,
                           compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=threads,
-                          fn_constructor_kwargs=dict(model=model, threads=threads, batch_size=batch_size, fast=fast))
+                          fn_constructor_kwargs=dict(model=model, threads=threads, batch_size=batch_size, fast=fast,
+                                                                 load_options=load_options))
 
 
 def tag_dataset(ds, model: str | None = None, **options):
@@ -167,7 +171,7 @@ def tag_dataset(ds, model: str | None = None, **options):
     ``ray.data.read_binary_files(..., include_paths=True)``, or ``text``) → a Dataset of tagged
     sentences, one row per sentence with the local engine's columns, each document's rows in order.
     Options: ``actors``, ``threads`` (per actor), ``batch_size`` (sentences per forward pass),
-    ``docs_per_batch``, ``fast``. Documents that cannot be read or tagged give no rows; use
+    ``docs_per_batch``, ``fast``, ``load_options``. Documents that cannot be read or tagged give no rows; use
     :func:`tag_documents_dataset` to see them (its ``error`` column)."""
     return tag_documents_dataset(ds, model, **options).map_batches(explode_sentences, batch_format="pandas",
                                                                    num_cpus=READ_CPUS)
@@ -258,7 +262,7 @@ class Finished:
 def run_files(files: Sequence[str | os.PathLike], write: Callable[[Finished], None],
               on_error: Callable[[str, str], None], *, model: str | None = None, address: str | None = None,
               actors: int = 1, threads: int = 1, batch_size: int = 32, docs_per_batch: int = 8, fast: bool = False,
-              on_warning: Callable[[str], None] | None = None, temp_dir: str | None = None,
+              load_options: dict | None = None, on_warning: Callable[[str], None] | None = None, temp_dir: str | None = None,
               quiet: bool = True) -> RunStats:
     """Tag ``files`` on Ray; ``write(finished)`` gets each finished document on this (the driver's)
     machine as soon as it is done, ``on_error(path, reason)`` each file that failed. With no files
@@ -271,7 +275,7 @@ def run_files(files: Sequence[str | os.PathLike], write: Callable[[Finished], No
         items = [{"path": str(f)} for f in files]
         ds = ray.data.from_items(items, override_num_blocks=max(1, math.ceil(len(items) / docs_per_batch)))
         docs = tag_documents_dataset(ds, model, actors=actors, threads=threads, batch_size=batch_size,
-                                     docs_per_batch=docs_per_batch, fast=fast)
+                                     docs_per_batch=docs_per_batch, fast=fast, load_options=load_options)
         for batch in docs.iter_batches(batch_format="pandas", batch_size=None, prefetch_batches=1):
             for r in batch.itertuples(index=False):
                 if r.error:
