@@ -40,9 +40,14 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
 
     d, m = drafted
     man = json.loads((m / "lawgov_model.json").read_text(encoding="utf-8"))
-    assert {"draft.safetensors", "draft_check.joblib"} <= set(man["weights"])
-    assert man["config"]["draft"]["info"]["layers"] == 1 and man["config"]["draft"]["check"]["kind"] == "tfidf"
-    assert man["config"]["draft"]["info"]["calibration"]["rows"], man["config"]["draft"]
+    cal = man["config"]["draft"]["info"]["calibration"]
+    assert cal["rows"] and man["config"]["draft"]["info"]["layers"] == 1, man["config"]["draft"]
+    # calibration tried the margins with the TF-IDF second opinion and without; it kept the one reading fewer again
+    assert {r["check"] for r in cal["rows"]} == {True, False}
+    assert ("check" in man["config"]["draft"]) == cal["check"] == ("draft_check.joblib" in man["weights"])
+    if cal["check"]:
+        assert man["config"]["draft"]["check"]["kind"] == "tfidf"
+    assert "draft.safetensors" in man["weights"]
     # the draft has not passed parity (parity.py --record): it runs only when asked for, and a model that
     # does not run it does not read its files
     lazy = lg.load(m, threads=1)
@@ -65,7 +70,7 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     assert np.allclose(a[0], b[0], atol=1e-5) and np.allclose(a[1], b[1], atol=1e-5)
     # a margin of 0 trusts the draft everywhere: nothing is read again, and the labels come from its vectors
     fast2 = lg.load(m, threads=1, cache_size=0, draft=True)
-    assert fast2.draft.check is not None and fast2.draft.check.kind == "tfidf"
+    assert (fast2.draft.check is not None) == cal["check"]
     fast2.draft.margin, fast2.draft.check = 0.0, None
     c = fast2.predict_records(recs)
     assert fast2.draft_stats["reread"] == 0 and fast2.draft_stats["sentences"] == len(recs)
@@ -75,6 +80,22 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     fast3.sentence_vectors([r["text"] for r in recs])
     fast3.predict_records(recs)
     assert fast3.draft_stats["sentences"] == 0
+
+
+def test_set_check_puts_the_second_opinion_in(drafted, tmp_path):
+    import shutil
+
+    import lawgov_nlp as lg
+
+    _, m = drafted
+    shutil.copytree(m, tmp_path / "m")
+    r = subprocess.run([sys.executable, str(ROOT / "training" / "distill.py"), "--out", str(tmp_path / "m"),
+                        "--set-check", "--check", "baseline-tfidf", "--calibrate", "", "--threads", "1"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    t = lg.load(tmp_path / "m", threads=1, draft=True)
+    assert t.draft.check is not None and t.draft.check.kind == "tfidf"
+    assert (tmp_path / "m" / "draft_check.joblib").is_file()
 
 
 def test_in_doubt_rule():
