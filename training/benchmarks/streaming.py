@@ -1,7 +1,7 @@
 """Streaming and memory: `lawgov tag` over 10, 100 and 1,000 reports in one run each.
 
 Usage: python training/benchmarks/streaming.py [--docs 10,100,1000] [--model lawgov-zh-small]
-                                               [--threads 2] [--cache 0] [--out FILE.json]
+                                               [--threads 2] [--cache 0] [--draft] [--out FILE.json]
 
 Each size is one run of the real command line, ``python -m lawgov_nlp tag FOLDER -o tags.jsonl -q``,
 in its own process, on a folder of N report files: the three real samples and the 71 written
@@ -69,11 +69,11 @@ def _done_docs(out: Path) -> int:
     return len(paths)
 
 
-def run_size(n: int, model: str, threads: int, cache: str, tmp: Path) -> dict:
+def run_size(n: int, model: str, threads: int, cache: str, tmp: Path, switches: tuple[str, ...] = ()) -> dict:
     folder = make_folder(n, tmp)
     out = tmp / f"tags{n}.jsonl"
     env = dict(os.environ, LAWGOV_THREADS=str(threads), LAWGOV_VECTOR_CACHE=cache)
-    cmd = [sys.executable, "-m", "lawgov_nlp", "tag", str(folder), "-o", str(out), "--model", model, "-q"]
+    cmd = [sys.executable, "-m", "lawgov_nlp", "tag", str(folder), "-o", str(out), "--model", model, "-q", *switches]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=tmp)
     samples = []  # (seconds, rss MB)
@@ -110,16 +110,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", default="0", help="LAWGOV_VECTOR_CACHE for the runs (0: every sentence encoded)")
     ap.add_argument("--out", type=Path, help="also write the results as JSON")
+    ap.add_argument("--draft", action="store_true", help="run the draft path (lawgov tag --draft) instead of the default")
     a = ap.parse_args()
+    switches = ("--draft",) if a.draft else ()
     results = []
     with tempfile.TemporaryDirectory(prefix="lawgov-stream-") as d:
         for n in [int(x) for x in a.docs.split(",")]:
-            r = run_size(n, a.model, a.threads, a.cache, Path(d))
+            r = run_size(n, a.model, a.threads, a.cache, Path(d), switches)
             results.append(r)
             print(json.dumps(r), flush=True)
     base = results[0]
-    print(f"\n`python training/benchmarks/streaming.py --docs {a.docs} --threads {a.threads} --cache {a.cache}` "
-          f"(model {a.model}; {len(SOURCES)} source reports dealt in turn)\n")
+    print(f"\n`python training/benchmarks/streaming.py --docs {a.docs} --threads {a.threads} --cache {a.cache}"
+          f"{' --draft' if a.draft else ''}` (model {a.model}; {len(SOURCES)} source reports dealt in turn)\n")
     print("| documents | sentences | wall (s) | sentences/s | s per document | × time of the first size per document | peak RSS (MB) | RSS after 10 % / at end (MB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
