@@ -19,10 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def drafted(tiny_context, tmp_path_factory):  # noqa: F811
     d, _ = tiny_context
     out = tmp_path_factory.mktemp("draft") / "model"
+    held = out.parent / "held_out.txt"  # unlabelled text the draft never reads: calibration counts re-reads there
+    from lawgov_nlp.data import load_records
+
+    held.write_text("\n".join(r["text"] for r in load_records(d / "train.jsonl")[:40]) + "\n", encoding="utf-8")
     r = subprocess.run([sys.executable, str(ROOT / "training" / "distill.py"), "--teacher", str(d / "model"),
                         "--train", str(d / "train.jsonl"), "--layers", "1", "--epochs", "1", "--kd-epochs", "1",
                         "--rank", "2", "--threads", "1", "--out", str(out), "--work", str(out.parent / "work"),
-                        "--calibrate", str(d / "dev.jsonl"), "--target", "0.9", "--extra"],
+                        "--calibrate", str(d / "dev.jsonl"), "--target", "0.9", "--extra",
+                        "--cost-text", str(held)],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "written into" in r.stdout, r.stdout
@@ -44,6 +49,10 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     assert cal["rows"] and man["config"]["draft"]["info"]["layers"] == 1, man["config"]["draft"]
     # calibration tried the margins with the TF-IDF second opinion and without; it kept the one reading fewer again
     assert {r["check"] for r in cal["rows"]} == {True, False}
+    # ... counting the re-reads on the unlabelled text it was given, and recording which text that was
+    assert cal["held_out_text"]["files"] == ["held_out.txt"] and cal["held_out_text"]["sentences"] > 0
+    assert set(cal["held_out_text"]["reread"]) <= {"check", "no check"} and cal["held_out_text"]["reread"]
+    assert man["config"]["draft"]["info"]["unlabelled"] == []  # distilled with no unlabelled text
     assert ("check" in man["config"]["draft"]) == cal["check"] == ("draft_check.joblib" in man["weights"])
     if cal["check"]:
         assert man["config"]["draft"]["check"]["kind"] == "tfidf"
@@ -158,6 +167,18 @@ def test_a_draft_for_other_weights_is_ignored_and_a_broken_one_refused(drafted, 
     with pytest.warns(UserWarning, match="made for other weights"):
         t = lg.load(other, threads=1, draft=False)
     assert not t.path_name.startswith("draft+")
+    # the Ray engine refuses it on the driver, in one line, before a cluster is asked for (the actors would fail)
+    pytest.importorskip("ray")
+    from typer.testing import CliRunner
+
+    from lawgov_nlp.cli import app
+
+    rep = tmp_path / "r.txt"
+    rep.write_text("一、总体情况\n今年全面推进依法行政。\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["tag", str(rep), "-o", str(tmp_path / "x.jsonl"), "--no-progress", "--engine",
+                                   "ray", "--draft", "--model", str(other)])
+    assert res.exit_code == 2 and "draft encoder was made for other weights" in res.stderr, res.stderr
+    assert not (tmp_path / "x.jsonl").exists()
     man["config"]["draft"]["margin"] = 2
     mf.write_text(json.dumps(man), encoding="utf-8")
     with pytest.raises(ModelError, match=r"lawgov_model.json: config.draft.margin must lie between 0 and 1"):

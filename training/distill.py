@@ -82,6 +82,9 @@ def main() -> None:
     ap.add_argument("--calibrate", default="dev", help="split (or JSONL file) on which the margin is chosen ('' = keep --margin)")
     ap.add_argument("--target", type=float, default=0.99, help="agreement with the reference the margin must reach")
     ap.add_argument("--calibrate-only", action="store_true", help="only choose the margin of --out's draft")
+    ap.add_argument("--cost-text", nargs="*", default=None,
+                    help="unlabelled text files on which calibration counts the re-reads (default: the files of "
+                         "training/corpus/unlabelled/ the draft was not distilled on; none named: count on --calibrate)")
     a = ap.parse_args()
 
     import numpy as np
@@ -104,7 +107,7 @@ def main() -> None:
         t.save(out)
     if a.calibrate_only or a.set_check:
         if a.calibrate:
-            calibrate(out, a.calibrate, a.threads, a.target)
+            calibrate(out, a.calibrate, a.threads, a.target, held_out_text(out) if a.cost_text is None else a.cost_text)
         return
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
@@ -220,14 +223,15 @@ def main() -> None:
     from lawgov_nlp.models.draft import Draft
 
     info = {"distilled_from": str(a.teacher), "layers": a.layers, "rank": a.rank, "texts": len(texts),
-            "epochs": a.epochs, "kd_epochs": a.kd_epochs, "seconds": round(time.time() - t_start)}
+            "epochs": a.epochs, "kd_epochs": a.kd_epochs, "seconds": round(time.time() - t_start),
+            "unlabelled": [Path(p).name for p in a.extra]}
     draft = Draft(settings, a.margin, teacher_sha256(teacher), info=info,
                   state={k: v.detach().contiguous() for k, v in net.trained_state().items() if "lora_" in k},
                   check=second_opinion(a.check))
     save_with_draft(teacher, draft, out)
     print(f"saved {out} ({time.time() - t_start:.0f} s in all)", flush=True)
     if a.calibrate:
-        calibrate(out, a.calibrate, a.threads, a.target)
+        calibrate(out, a.calibrate, a.threads, a.target, held_out_text(out) if a.cost_text is None else a.cost_text)
 
 
 HELD_OUT = ("dev", "test", "real")
@@ -304,14 +308,27 @@ def save_with_draft(teacher, draft, out: Path) -> None:
     teacher.save(out)
 
 
-def calibrate(model_dir: Path, split: str, threads: int, target: float) -> float:
+def held_out_text(model_dir: Path) -> list[str]:
+    """The unlabelled text files the draft of ``model_dir`` was not distilled on (``info.unlabelled`` lists
+    those it was); none when the draft does not say."""
+    manifest = json.loads((Path(model_dir) / "lawgov_model.json").read_text(encoding="utf-8"))
+    used = (((manifest.get("config") or {}).get("draft") or {}).get("info") or {}).get("unlabelled")
+    if used is None:
+        return []
+    return [str(p) for p in sorted(UNLABELLED.glob("*.txt")) if p.name not in set(used)]
+
+
+def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_text: list[str] | None = None) -> float:
     """The smallest margin at which the draft path's labels (as decided) agree with the float32 reference's
-    on ``target`` of the ``split`` sentences on both heads, with the draft's second opinion and without it;
-    of the two, the one that reads fewer sentences again is written into the manifest (a second opinion
-    that is not worth its re-reads is dropped; figures printed)."""
+    on ``target`` of the ``split`` sentences on both heads, with the draft's second opinion and without it.
+    Of the two, the one that reads fewer sentences again is written into the manifest (a second opinion
+    that is not worth its re-reads is dropped; figures printed). With ``cost_text`` (unlabelled text the
+    draft never read), the re-reads are counted there, on text unlike the training corpus, and not on
+    ``split``."""
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
     from lawgov_nlp.metrics import label_agreement
+    from lawgov_nlp.models.tagger import records_as_documents
 
     ref = lg.load(model_dir, exact=True, threads=threads)
     fast = lg.load(model_dir, threads=threads, draft=True)
@@ -335,6 +352,20 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float) -> float
             if min(ad, ar) >= target:
                 found[with_check] = (share, margin)
                 break
+    held: dict = {}
+    if cost_text and found:
+        docs = records_as_documents([{"doc_id": f"held-{k}", "text": t}
+                                     for k, d in enumerate(read_unlabelled(cost_text, 40)) for t in d])[0]
+        held = {"files": [Path(p).name for p in cost_text], "sentences": sum(map(len, docs)), "reread": {}}
+        for with_check, (_, margin) in list(found.items()):
+            fast.draft.check, fast.draft.margin = (check if with_check else None), margin
+            fast.clear_caches()
+            fast.predict_documents(docs)
+            share = fast.draft_stats["reread"] / max(1, fast.draft_stats["sentences"])
+            held["reread"]["check" if with_check else "no check"] = share
+            found[with_check] = (share, margin)
+            print(f"{'with' if with_check else 'without'} the second opinion at margin {margin:.2f}: re-read "
+                  f"{share:.1%} of {held['sentences']} sentences of unlabelled text the draft never read", flush=True)
     if found:
         with_check = min(found, key=lambda k: found[k])  # the fewer re-reads
         best = found[with_check][1]
@@ -347,6 +378,8 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float) -> float
     ref.draft.info["calibration"] = {"split": split, "target": target, "check": with_check,
                                      "rows": [dict(zip(("check", "margin", "same_dimension", "same_role", "reread"), x))
                                               for x in rows]}
+    if held:
+        ref.draft.info["calibration"]["held_out_text"] = held
     ref.save(model_dir)
     print(f"margin {best}{' with' if with_check else ' without'} the second opinion written into {model_dir}", flush=True)
     return best
