@@ -1,4 +1,6 @@
 """The default path (the fastest that passed parity) against the float32 reference, on the real samples."""
+import os
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,23 @@ def test_default_path_matches_the_reference_on_real(tmp_path):
     b = fast.sentence_vectors(texts)
     assert fast.vector_cache.hits == hits + len(texts)
     assert np.array_equal(a, b)
+
+
+def test_bf16_path_bounds_onednn_kernel_cache(tiny_context, monkeypatch):  # noqa: F811
+    import copy
+
+    from lawgov_nlp.models.backends import KERNEL_CACHE, KERNEL_CACHE_ENV, prepare_network
+
+    d, _ = tiny_context
+    net = lg.load(d / "model", exact=True, threads=1).net
+    monkeypatch.delenv(KERNEL_CACHE_ENV, raising=False)
+    prepare_network(copy.deepcopy(net), "fp32")
+    assert KERNEL_CACHE_ENV not in os.environ  # only the bfloat16 path runs on oneDNN's kernels
+    prepare_network(copy.deepcopy(net), "bf16")
+    assert os.environ[KERNEL_CACHE_ENV] == str(KERNEL_CACHE)
+    monkeypatch.setenv(KERNEL_CACHE_ENV, "64")  # a user's own setting is kept
+    prepare_network(copy.deepcopy(net), "bf16")
+    assert os.environ[KERNEL_CACHE_ENV] == "64"
 
 
 def test_vector_cache_size_from_the_environment(monkeypatch):

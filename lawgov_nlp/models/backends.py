@@ -22,6 +22,11 @@ Paths (``Tagger.path_name``):
                the path after the ``+`` (``bf16``, ``fp32`` or ``torch-int8``), and the full encoder
                only on the sentences the draft leaves in doubt; ``draft=False`` turns it off.
 
+The ``bf16`` path runs on oneDNN, which keeps a compiled kernel per input shape (1,024 by default).
+Length-sorted batches have many shapes, so that cache grew the process by about 150 MB over 100
+reports (``training/benchmarks/streaming.py``) for no speed; the ``bf16`` path caps it at
+:data:`KERNEL_CACHE` kernels unless ``$ONEDNN_PRIMITIVE_CACHE_CAPACITY`` is already set.
+
 ``training/benchmarks/tag_speed.py`` measures all of them, and ``--parity`` their agreement with
 the reference (see BENCHMARKS.md); ``tests/test_fast_path.py`` checks parity on small data.
 """
@@ -37,6 +42,11 @@ from ..errors import ModelError
 
 BACKENDS = ("torch", "onnx")
 PRECISION_ENV = "LAWGOV_PRECISION"
+#: oneDNN's kernel cache: its size, unless the environment sets one (see the module docstring; on 100
+#: reports, peak RSS 876 MB at 8 against 1,044 MB at 256 on the draft path, 742 against 874 MB on the
+#: default path, at the same speed)
+KERNEL_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
+KERNEL_CACHE = 8
 #: bumped when the export or quantization recipe changes (invalidates cached ONNX files)
 ONNX_RECIPE = 1
 #: regular expressions over the fused graph's node names that stay float32 in ``onnx-int8``
@@ -112,6 +122,8 @@ def prepare_network(net, path: str, *, model_dir: Path | None = None, threads: i
 
         return quantize_dynamic_int8(net)
     if path == "bf16":
+        # read by oneDNN when it builds its first kernel, so before this network first runs
+        os.environ.setdefault(KERNEL_CACHE_ENV, str(KERNEL_CACHE))
         net = merge_lora(net)
         net.encoder.to(torch.bfloat16)
         net.eval()

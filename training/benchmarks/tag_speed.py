@@ -2,7 +2,7 @@
 
 Usage: python training/benchmarks/tag_speed.py [--model lawgov-zh-small] [--repeat 5] [--threads 2]
                     [--variants naive,fp32,student,student-int8,onnx,draft,draft-int8,default,tfidf]
-                    [--copies 1] [--written 0] [--record]
+                    [--copies 1] [--written 0] [--record] [--held-out]
 
 Variants (each in its own subprocess, so peak memory is its own):
   naive     a transformers.pipeline("text-classification")-style loop: one sentence per forward
@@ -23,6 +23,11 @@ Variants (each in its own subprocess, so peak memory is its own):
             parity, see training/benchmarks/parity.py)
   tfidf     the TF-IDF + logistic-regression baseline (baseline-tfidf)
   keywords  the keyword-rule baseline
+``--held-out`` tags, in place of the samples, the unlabelled report text the model's draft was not
+distilled on (``training/corpus/unlabelled/``, parts f–j for the shipped draft), written out as
+report files of 40 lines each: text unlike the training corpus, where the draft path reads more
+sentences again than on the samples.
+
 Each pass reads the three sample reports from disk (``--copies`` times each), segments and tags
 them. Spaced like spaCy's benchmarks: one warm-up pass, then --repeat timed passes; prints median
 and min–max sentences/s, peak RSS (MB) of the process, and the ratio of the median to the naive
@@ -46,9 +51,27 @@ SAMPLES = ROOT / "tests" / "data" / "samples"
 WRITTEN = ROOT / "training" / "corpus" / "docs"
 
 
-def _paths(copies: int, written: int = 0) -> list[Path]:
-    """The three sample reports and the first ``written`` written corpus documents, ``copies`` times."""
+def _paths(copies: int, written: int = 0, folder: str | None = None) -> list[Path]:
+    """The three sample reports and the first ``written`` written corpus documents, ``copies`` times (or
+    the ``.txt`` files of ``folder``)."""
+    if folder:
+        return sorted(Path(folder).glob("*.txt")) * copies
     return (sorted(SAMPLES.glob("*.txt")) + sorted(WRITTEN.glob("*.txt"))[:written]) * copies
+
+
+def held_out_folder(model: str, where: Path) -> tuple[Path, list[str]]:
+    """Report files (40 lines each) of the unlabelled text the model's draft never read, in ``where``."""
+    sys.path.insert(0, str(ROOT / "training"))
+    from distill import held_out_text, read_unlabelled
+
+    from lawgov_nlp.models.registry import resolve
+
+    files = held_out_text(Path(resolve(model)))
+    if not files:
+        raise SystemExit(f"{model}: its draft does not name the unlabelled text it was distilled on")
+    for k, lines in enumerate(read_unlabelled(files, 40)):
+        (where / f"held_{k:04d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return where, [Path(f).name for f in files]
 
 
 def _naive(t, docs):
@@ -90,13 +113,14 @@ NEURAL = {"naive": ({"exact": True}, {}, None), "fp32": ({"exact": True}, {}, No
           "default": ({}, {}, None)}
 
 
-def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, written: int = 0) -> dict:
+def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, written: int = 0,
+                folder: str | None = None) -> dict:
     import torch
 
     import lawgov_nlp as lg
 
     torch.set_num_threads(threads)
-    paths = _paths(copies, written)
+    paths = _paths(copies, written, folder)
     if name in NEURAL:
         opts, env, margin = NEURAL[name]
         os.environ.update(env)
@@ -163,8 +187,8 @@ def record(a, results: list[dict], base: float | None) -> None:
     cmd = " ".join(["python training/benchmarks/tag_speed.py", *sys.argv[1:]])
     metrics["speed"] = {
         "command": cmd, "measured": datetime.date.today().isoformat(), "threads": a.threads, "repeat": a.repeat,
-        "what": f"read + segment + tag of the 3 sample reports ×{a.copies} "
-                f"({results[0]['sentences'] if results else 0} sentences), each pass with a cold vector cache",
+        "what": f"read + segment + tag of {a.what} ({results[0]['sentences'] if results else 0} sentences), "
+                "each pass with a cold vector cache",
         "machine": _machine(),
         "rows": [{**r, "ratio": (r["median_sps"] / base) if base else None} for r in results]}
     tmp = d / "metrics.json.part"
@@ -185,15 +209,28 @@ def main() -> None:
     ap.add_argument("--record", action="store_true",
                     help="store the table in the model directory's metrics.json and rewrite its card "
                          "(with training/model_card_notes.md) so that the card quotes this run")
+    ap.add_argument("--held-out", action="store_true",
+                    help="tag the unlabelled text the draft was not distilled on, as report files, not the samples")
     ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--folder", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.written)))
+        print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.written, a.folder)))
         return
+    import tempfile
+
+    tmp = tempfile.TemporaryDirectory(prefix="lawgov-speed-")
+    a.what = f"the 3 sample reports ×{a.copies}"
+    if a.held_out:
+        if a.record:
+            raise SystemExit("--record quotes the sample reports' run: run --held-out without it")
+        a.folder, names = held_out_folder(a.model, Path(tmp.name))
+        a.what = f"{len(list(a.folder.glob('*.txt')))} report files of unlabelled text the draft never read ({', '.join(names)})"
     results = []
     for v in a.variants.split(","):
         r = subprocess.run([sys.executable, __file__, "--one", v, "--model", a.model, "--repeat", str(a.repeat),
-                            "--threads", str(a.threads), "--copies", str(a.copies), "--written", str(a.written)],
+                            "--threads", str(a.threads), "--copies", str(a.copies), "--written", str(a.written),
+                            *(["--folder", str(a.folder)] if a.folder else [])],
                            capture_output=True, text=True,
                            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
         if r.returncode:
@@ -201,7 +238,7 @@ def main() -> None:
             continue
         results.append(json.loads(r.stdout.strip().splitlines()[-1]))
     base = next((r["median_sps"] for r in results if r["variant"] == "naive"), None)
-    print(f"end-to-end tagging (read + segment + tag) of the 3 sample reports ×{a.copies} "
+    print(f"end-to-end tagging (read + segment + tag) of {a.what} "
           f"({results[0]['sentences'] if results else 0} sentences), {a.threads} threads, {a.repeat} timed passes "
           f"after a warm-up; model {a.model}")
     print("| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive | re-read by the full encoder |")
