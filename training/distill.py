@@ -107,7 +107,7 @@ def main() -> None:
         t.save(out)
     if a.calibrate_only or a.set_check:
         if a.calibrate:
-            calibrate(out, a.calibrate, a.threads, a.target, held_out_text(out) if a.cost_text is None else a.cost_text)
+            calibrate(out, a.calibrate, a.threads, a.target, a.cost_text)
         return
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
@@ -181,7 +181,7 @@ def main() -> None:
     for p in ctx.parameters():
         p.requires_grad = False
     docs, _ = records_as_documents(train)
-    docs += records_as_documents([{"doc_id": f"extra-{k}", "text": t} for k, d in enumerate(extra_docs) for t in d])[0]
+    docs += as_documents(extra_docs, "extra")
     with torch.inference_mode():
         teacher_probs = teacher.predict_documents(docs)
     opt = torch.optim.AdamW(params, lr=a.lr / 4, weight_decay=0.0)
@@ -231,7 +231,7 @@ def main() -> None:
     save_with_draft(teacher, draft, out)
     print(f"saved {out} ({time.time() - t_start:.0f} s in all)", flush=True)
     if a.calibrate:
-        calibrate(out, a.calibrate, a.threads, a.target, held_out_text(out) if a.cost_text is None else a.cost_text)
+        calibrate(out, a.calibrate, a.threads, a.target, a.cost_text)
 
 
 HELD_OUT = ("dev", "test", "real")
@@ -274,6 +274,13 @@ def read_unlabelled(paths: list[str], doc_lines: int) -> list[list[str]]:
         lines = [t for t, c in zip(lines, close) if not c]
         docs += [lines[k:k + doc_lines] for k in range(0, len(lines), doc_lines)]
     return docs
+
+
+def as_documents(pseudo: list[list[str]], prefix: str) -> list:
+    """Pseudo-documents of lines (:func:`read_unlabelled`) as model inputs, headings found by the segmenter's rule."""
+    from lawgov_nlp.models.tagger import records_as_documents
+
+    return records_as_documents([{"doc_id": f"{prefix}-{k}", "text": t} for k, d in enumerate(pseudo) for t in d])[0]
 
 
 def second_opinion(name: str):
@@ -322,14 +329,15 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_tex
     """The smallest margin at which the draft path's labels (as decided) agree with the float32 reference's
     on ``target`` of the ``split`` sentences on both heads, with the draft's second opinion and without it.
     Of the two, the one that reads fewer sentences again is written into the manifest (a second opinion
-    that is not worth its re-reads is dropped; figures printed). With ``cost_text`` (unlabelled text the
-    draft never read), the re-reads are counted there, on text unlike the training corpus, and not on
-    ``split``."""
+    that is not worth its re-reads is dropped; figures printed). The re-reads are counted on ``cost_text``
+    (unlabelled text the draft never read; None: :func:`held_out_text`), text unlike the training corpus,
+    and on ``split`` where there is none."""
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
     from lawgov_nlp.metrics import label_agreement
-    from lawgov_nlp.models.tagger import records_as_documents
 
+    if cost_text is None:
+        cost_text = held_out_text(model_dir)
     ref = lg.load(model_dir, exact=True, threads=threads)
     fast = lg.load(model_dir, threads=threads, draft=True)
     if fast.draft is None or fast.draft.net is None:
@@ -354,8 +362,7 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_tex
                 break
     held: dict = {}
     if cost_text and found:
-        docs = records_as_documents([{"doc_id": f"held-{k}", "text": t}
-                                     for k, d in enumerate(read_unlabelled(cost_text, 40)) for t in d])[0]
+        docs = as_documents(read_unlabelled(cost_text, 40), "held")
         held = {"files": [Path(p).name for p in cost_text], "sentences": sum(map(len, docs)), "reread": {}}
         for with_check, (_, margin) in list(found.items()):
             fast.draft.check, fast.draft.margin = (check if with_check else None), margin

@@ -154,18 +154,19 @@ def _tag_ray(paths, output: str, format, model, load_options: dict, resume: bool
         target = resolve(model)
         if target != "keywords":
             man, _ = read_manifest(target)
-            if load_options.get("draft") and not (man.config or {}).get("draft"):
-                raise ModelError(f"{target}: has no draft encoder for --draft (training/distill.py makes one)")
-            if load_options.get("draft"):  # as the actors' loader will: a draft made for other weights is not used
+            if load_options.get("draft"):  # as the actors' loader will: no draft, or one made for other weights
                 import warnings
 
                 from ..models.draft import read_draft
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    if read_draft(Path(target), man.config or {}, man.weights or {}, None) is None:
-                        raise ModelError(f"{target}: its draft encoder was made for other weights, so there is none "
-                                         "for --draft (run training/distill.py again to make one for these)")
+                    usable = read_draft(Path(target), man.config or {}, man.weights or {}, None)
+                if usable is None and not (man.config or {}).get("draft"):
+                    raise ModelError(f"{target}: has no draft encoder for --draft (training/distill.py makes one)")
+                if usable is None:
+                    raise ModelError(f"{target}: its draft encoder was made for other weights, so there is none "
+                                     "for --draft (run training/distill.py again to make one for these)")
     except LawgovError as e:
         console.error(f"cannot load the model{' ' + str(model) if model else ''}: {e}")
         raise typer.Exit(EXIT_USAGE)

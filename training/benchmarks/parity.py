@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training"))  # distill.py: the unlabelled text the draft never read
 AGREEMENT = 0.99   # labels equal to the reference's, on dev + real
 MACRO_F1 = 0.005   # largest macro-F1 difference to the reference, on each of dev, test and real
 OPTIONS = {"default": {}, "draft": {"draft": True}, "full-bf16": {"draft": False}, "student": {"draft": True},
@@ -54,14 +55,11 @@ def verdict(rows: list[dict]) -> dict:
 def held_out_rows(ref, taggers: dict, files: list[str]) -> list[dict]:
     """Per variant, its labels' agreement with the reference on unlabelled text (pseudo-documents of 40
     lines, as the draft's distillation reads such text), printed as a table."""
-    sys.path.insert(0, str(ROOT / "training"))
-    from distill import read_unlabelled
+    from distill import as_documents, read_unlabelled
 
     from lawgov_nlp.metrics import label_agreement
-    from lawgov_nlp.models.tagger import records_as_documents
 
-    docs = records_as_documents([{"doc_id": f"held-{k}", "text": t}
-                                 for k, d in enumerate(read_unlabelled(files, 40)) for t in d])[0]
+    docs = as_documents(read_unlabelled(files, 40), "held")
     n = sum(map(len, docs))
     rdec = [x for dp, rp in ref.predict_documents(docs) for x in ref.decide(dp, rp)]
     names = ", ".join(Path(f).name for f in files)
@@ -136,7 +134,6 @@ def main() -> None:
                   f"{'-' if reread is None else format(reread, '.1%')} |", flush=True)
     held = []
     if a.unlabelled is None:
-        sys.path.insert(0, str(ROOT / "training"))
         from distill import held_out_text
 
         a.unlabelled = held_out_text(ref.path)

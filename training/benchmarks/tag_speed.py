@@ -217,13 +217,13 @@ def main() -> None:
     if a.one:
         print(json.dumps(run_variant(a.one, a.model, a.repeat, a.threads, a.copies, a.written, a.folder)))
         return
-    import tempfile
-
-    tmp = tempfile.TemporaryDirectory(prefix="lawgov-speed-")
     a.what = f"the 3 sample reports ×{a.copies}"
     if a.held_out:
+        import tempfile
+
         if a.record:
             raise SystemExit("--record quotes the sample reports' run: run --held-out without it")
+        tmp = tempfile.TemporaryDirectory(prefix="lawgov-speed-")  # removed when the run ends
         a.folder, names = held_out_folder(a.model, Path(tmp.name))
         a.what = f"{len(list(a.folder.glob('*.txt')))} report files of unlabelled text the draft never read ({', '.join(names)})"
     results = []
