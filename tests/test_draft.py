@@ -26,7 +26,7 @@ def drafted(tiny_context, tmp_path_factory):  # noqa: F811
     r = subprocess.run([sys.executable, str(ROOT / "training" / "distill.py"), "--teacher", str(d / "model"),
                         "--train", str(d / "train.jsonl"), "--layers", "1", "--epochs", "1", "--kd-epochs", "1",
                         "--rank", "2", "--threads", "1", "--out", str(out), "--work", str(out.parent / "work"),
-                        "--calibrate", str(d / "dev.jsonl"), "--target", "0.9", "--extra",
+                        "--calibrate", str(d / "dev.jsonl"), "--target", "0.9", "--macro-f1-gap", "0.3", "--extra",
                         "--cost-text", str(held)],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -47,6 +47,10 @@ def test_draft_is_the_default_path_and_exact_is_the_reference(drafted):
     man = json.loads((m / "lawgov_model.json").read_text(encoding="utf-8"))
     cal = man["config"]["draft"]["info"]["calibration"]
     assert cal["rows"] and man["config"]["draft"]["info"]["layers"] == 1, man["config"]["draft"]
+    # the chosen margin keeps both the agreement target and the macro-F1 bound on the calibration split
+    assert cal["macro_f1_gap"] == 0.3
+    chosen = next(r for r in cal["rows"] if r["check"] == cal["check"] and r["margin"] == man["config"]["draft"]["margin"])
+    assert min(chosen["same_dimension"], chosen["same_role"]) >= 0.9 and chosen["macro_f1_gap"] <= 0.3, chosen
     # calibration tried the margins with the TF-IDF second opinion and without; it kept the one reading fewer again
     assert {r["check"] for r in cal["rows"]} == {True, False}
     # ... counting the re-reads on the unlabelled text it was given, and recording which text that was

@@ -25,19 +25,19 @@ def test_split():
 
 
 @pytest.fixture(scope="module")
-def fp32():
+def default():
     import lawgov_nlp as lg
 
     return lg.load()  # the default: the shipped model, offline (base rebuilt from the pinned package)
 
 
 @pytest.fixture(scope="module")
-def fp32_probs(fp32, test_split):
-    return fp32.predict_records(test_split)
+def default_probs(default, test_split):
+    return default.predict_records(test_split)
 
 
-def test_shipped_model_is_the_context_model_small_and_documented(fp32, metrics):
-    assert fp32.kind == "context"
+def test_shipped_model_is_the_context_model_small_and_documented(default, metrics):
+    assert default.kind == "context"
     # what ships: the ONNX encoder that backend="onnx" builds on first use is a cache beside it (gitignored)
     size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file() and "onnx" not in p.relative_to(MODEL).parts)
     assert size < 25e6, size
@@ -49,16 +49,16 @@ def test_shipped_model_is_the_context_model_small_and_documented(fp32, metrics):
     assert "leave-one-report-out" in card
 
 
-def test_shipped_model_reproduces_its_documented_test_accuracy(fp32, fp32_probs, test_split, metrics):
+def test_shipped_model_reproduces_its_documented_test_accuracy(default, default_probs, test_split, metrics):
     from lawgov_nlp.metrics import tagging_metrics
 
-    m = tagging_metrics(test_split, fp32.decide(*fp32_probs), fp32.scheme)
+    m = tagging_metrics(test_split, default.decide(*default_probs), default.scheme)
     for key in ("dimension_macro_f1", "role_macro_f1", "problem_f1"):
         assert abs(m[key] - metrics["test"][key]) <= 0.01, (key, m[key], metrics["test"][key])
 
 
-def test_shipped_model_tags_the_sample_reports(fp32, samples):
-    docs = fp32.tag_files(samples)
+def test_shipped_model_tags_the_sample_reports(default, samples):
+    docs = default.tag_files(samples)
     assert [len(d.sentences) for d in docs] == [93, 99, 116]
     measures = docs[2]
     first_problem = next(s for s in measures.sentences if s.text.startswith("存在问题1"))
@@ -66,18 +66,18 @@ def test_shipped_model_tags_the_sample_reports(fp32, samples):
     assert sum(s.is_problem for s in docs[0].sentences) >= 3
 
 
-def test_fast_path_parity(fp32, fp32_probs, test_split, capsys):
+def test_fast_path_parity(default, default_probs, test_split, capsys):
     import lawgov_nlp as lg
     from lawgov_nlp.metrics import tagging_metrics
 
     fast = lg.load(fast=True)
-    a = fp32.decide(*fp32_probs)
+    a = default.decide(*default_probs)
     b = fast.decide(*fast.predict_records(test_split))
     same_dim = sum(x.dimension == y.dimension for x, y in zip(a, b)) / len(a)
     same_role = sum(x.role == y.role for x, y in zip(a, b)) / len(a)
-    ma, mb = tagging_metrics(test_split, a, fp32.scheme), tagging_metrics(test_split, b, fast.scheme)
+    ma, mb = tagging_metrics(test_split, a, default.scheme), tagging_metrics(test_split, b, fast.scheme)
     with capsys.disabled():
-        print(f"\nint8 vs fp32 on test: identical dimension {same_dim:.4f}, role {same_role:.4f}; "
+        print(f"\nint8 vs the default path on test: identical dimension {same_dim:.4f}, role {same_role:.4f}; "
               f"dimension macro-F1 {ma['dimension_macro_f1']:.4f} -> {mb['dimension_macro_f1']:.4f}, "
               f"role macro-F1 {ma['role_macro_f1']:.4f} -> {mb['role_macro_f1']:.4f}")
     # the fast path may only be the CLI's default when it passes parity (>= 99% identical labels)

@@ -5,7 +5,8 @@ write it into the model directory, where it becomes that model's draft path
 Usage: python training/distill.py --layers 4 [--teacher lawgov-zh-small] [--out models/lawgov-zh-small]
                                   [--epochs 5] [--kd-epochs 6] [--rank 32] [--threads 2]
                                   [--extra FILE ...] [--check baseline-tfidf] [--calibrate dev] [--target 0.99]
-       python training/distill.py --out DIR --calibrate-only [--calibrate dev] [--target 0.99]
+                                  [--macro-f1-gap 0.005]
+       python training/distill.py --out DIR --calibrate-only [--calibrate dev] [--target 0.99] [--macro-f1-gap 0.005]
        python training/distill.py --out DIR --set-check [--check baseline-tfidf]
 
 The student is the bundled base cut to its first N layers with LoRA adapters on every layer. It
@@ -19,7 +20,8 @@ Text: the training split's sentences (``--train``), the unlabelled report text i
 40 lines; see the datasheet) and fragments cut from both at clause boundaries (，；：). Dev, test
 and the real samples are never read for training, so the parity figures on them are held out
 (the margin is chosen on dev: ``--calibrate``, the smallest margin at which the draft path's
-labels agree with the float32 reference's on ``--target`` of the dev sentences).
+labels agree with the float32 reference's on ``--target`` of the dev sentences and its dimension and
+role macro-F1 lie within ``--macro-f1-gap`` of the reference's, the parity rule on dev alone).
 
 The result is the teacher's directory with ``draft.safetensors`` (the student's adapters),
 ``draft_check.joblib`` (``--check``: the TF-IDF baseline as the draft's second opinion) and
@@ -81,6 +83,9 @@ def main() -> None:
     ap.add_argument("--set-check", action="store_true", help="only put --check into --out's draft")
     ap.add_argument("--calibrate", default="dev", help="split (or JSONL file) on which the margin is chosen ('' = keep --margin)")
     ap.add_argument("--target", type=float, default=0.99, help="agreement with the reference the margin must reach")
+    ap.add_argument("--macro-f1-gap", type=float, default=None,
+                    help="largest macro-F1 gap to the reference the margin may leave on --calibrate "
+                         "(default: the parity bound, 0.005)")
     ap.add_argument("--calibrate-only", action="store_true", help="only choose the margin of --out's draft")
     ap.add_argument("--cost-text", nargs="*", default=None,
                     help="unlabelled text files on which calibration counts the re-reads (default: the files of "
@@ -107,7 +112,7 @@ def main() -> None:
         t.save(out)
     if a.calibrate_only or a.set_check:
         if a.calibrate:
-            calibrate(out, a.calibrate, a.threads, a.target, a.cost_text)
+            calibrate(out, a.calibrate, a.threads, a.target, a.cost_text, a.macro_f1_gap)
         return
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
@@ -231,7 +236,7 @@ def main() -> None:
     save_with_draft(teacher, draft, out)
     print(f"saved {out} ({time.time() - t_start:.0f} s in all)", flush=True)
     if a.calibrate:
-        calibrate(out, a.calibrate, a.threads, a.target, a.cost_text)
+        calibrate(out, a.calibrate, a.threads, a.target, a.cost_text, a.macro_f1_gap)
 
 
 HELD_OUT = ("dev", "test", "real")
@@ -325,17 +330,23 @@ def held_out_text(model_dir: Path) -> list[str]:
     return [str(p) for p in sorted(UNLABELLED.glob("*.txt")) if p.name not in set(used)]
 
 
-def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_text: list[str] | None = None) -> float:
+def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_text: list[str] | None = None,
+              macro_f1_gap: float | None = None) -> float:
     """The smallest margin at which the draft path's labels (as decided) agree with the float32 reference's
-    on ``target`` of the ``split`` sentences on both heads, with the draft's second opinion and without it.
+    on ``target`` of the ``split`` sentences on both heads, and whose dimension and role macro-F1 (against the
+    split's gold labels) lie within ``macro_f1_gap`` of the reference's (None: the parity bound,
+    :data:`~lawgov_nlp.models.draft.PARITY_MACRO_F1`), with the draft's second opinion and without it.
     Of the two, the one that reads fewer sentences again is written into the manifest (a second opinion
     that is not worth its re-reads is dropped; figures printed). The re-reads are counted on ``cost_text``
     (unlabelled text the draft never read; None: :func:`held_out_text`), text unlike the training corpus,
     and on ``split`` where there is none."""
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
-    from lawgov_nlp.metrics import label_agreement
+    from lawgov_nlp.metrics import label_agreement, tagging_metrics
+    from lawgov_nlp.models.draft import PARITY_MACRO_F1
 
+    if macro_f1_gap is None:
+        macro_f1_gap = PARITY_MACRO_F1
     if cost_text is None:
         cost_text = held_out_text(model_dir)
     ref = lg.load(model_dir, exact=True, threads=threads)
@@ -345,6 +356,7 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_tex
     path = Path(split) if split.endswith(".jsonl") else ROOT / "training" / "data" / f"{split}.jsonl"
     recs = load_records(path, ref.scheme)
     rdec = ref.decide(*ref.predict_records(recs))
+    rm = tagging_metrics(recs, rdec, ref.scheme)
     check = fast.draft.check
     rows, found = [], {}
     for with_check in ([True, False] if check is not None else [False]):
@@ -352,12 +364,15 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_tex
         for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.0):
             fast.draft.margin = margin
             fast.clear_caches()
-            ad, ar = label_agreement(fast.decide(*fast.predict_records(recs)), rdec)
+            dec = fast.decide(*fast.predict_records(recs))
+            ad, ar = label_agreement(dec, rdec)
+            m = tagging_metrics(recs, dec, ref.scheme)
+            gap = max(abs(m[f"{h}_macro_f1"] - rm[f"{h}_macro_f1"]) for h in ("dimension", "role"))
             share = fast.draft_stats["reread"] / max(1, fast.draft_stats["sentences"])
-            rows.append((with_check, margin, ad, ar, share))
+            rows.append((with_check, margin, ad, ar, share, gap))
             print(f"{'with' if with_check else 'without'} the second opinion, margin {margin:.2f}: same dimension "
-                  f"{ad:.4f}, same role {ar:.4f}, re-read {share:.1%}", flush=True)
-            if min(ad, ar) >= target:
+                  f"{ad:.4f}, same role {ar:.4f}, largest macro-F1 gap {gap:.4f}, re-read {share:.1%}", flush=True)
+            if min(ad, ar) >= target and gap <= macro_f1_gap:
                 found[with_check] = (share, margin)
                 break
     held: dict = {}
@@ -382,9 +397,10 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_tex
     ref.draft.margin = best
     if not with_check:
         ref.draft.check = None
-    ref.draft.info["calibration"] = {"split": split, "target": target, "check": with_check,
-                                     "rows": [dict(zip(("check", "margin", "same_dimension", "same_role", "reread"), x))
-                                              for x in rows]}
+    ref.draft.info["calibration"] = {"split": split, "target": target, "macro_f1_gap": macro_f1_gap,
+                                     "check": with_check,
+                                     "rows": [dict(zip(("check", "margin", "same_dimension", "same_role", "reread",
+                                                        "macro_f1_gap"), x)) for x in rows]}
     if held:
         ref.draft.info["calibration"]["held_out_text"] = held
     ref.save(model_dir)

@@ -42,6 +42,11 @@ CHECK_NAME = "draft_check.joblib"
 DEFAULT_MARGIN = 0.3
 #: the widest band around the problem threshold that puts a sentence in doubt
 PROBLEM_BAND = 0.1
+#: the parity bounds a draft path must keep to be the default (``training/benchmarks/parity.py``), and
+#: that calibration keeps on its own split (``training/distill.py --calibrate``): labels equal to the
+#: float32 reference's on this share of sentences (each head), each macro-F1 within this of the reference's
+PARITY_AGREEMENT = 0.99
+PARITY_MACRO_F1 = 0.005
 
 
 @dataclass
@@ -190,4 +195,5 @@ def in_doubt(dim_p, role_p, margin: float, problem_index: int | None, problem_th
     return out
 
 
-__all__ = ["Draft", "DRAFT_NAME", "CHECK_NAME", "read_draft", "build_draft_network", "in_doubt"]
+__all__ = ["Draft", "DRAFT_NAME", "CHECK_NAME", "PARITY_AGREEMENT", "PARITY_MACRO_F1", "read_draft",
+           "build_draft_network", "in_doubt"]

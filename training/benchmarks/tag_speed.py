@@ -1,7 +1,7 @@
 """Tagging speed and memory on whole real reports, end to end (read + segment + tag), all variants in one run.
 
 Usage: python training/benchmarks/tag_speed.py [--model lawgov-zh-small] [--repeat 5] [--threads 2]
-                    [--variants naive,fp32,student,student-int8,onnx,draft,draft-int8,default,tfidf]
+                    [--variants naive,fp32,student,student-int8,onnx,full-bf16,draft,draft-int8,default,tfidf]
                     [--copies 1] [--written 0] [--record] [--held-out]
 
 Variants (each in its own subprocess, so peak memory is its own):
@@ -171,7 +171,12 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} logical CPUs"
+    from lawgov_nlp.models.backends import cpu_flags
+
+    flags = cpu_flags()  # what decides the bfloat16 path's speed: AMX tiles, AVX-512 BF16, or neither
+    bf16 = ("AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags
+            else "no native bfloat16")
+    return f"{model} ({bf16}), {os.cpu_count()} logical CPUs"
 
 
 def record(a, results: list[dict], base: float | None) -> None:
@@ -205,7 +210,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--copies", type=int, default=1)
     ap.add_argument("--written", type=int, default=0, help="also the first N written corpus documents")
-    ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,draft,draft-int8,default,tfidf")
+    ap.add_argument("--variants", default="naive,fp32,student,student-int8,onnx,full-bf16,draft,draft-int8,default,tfidf")
     ap.add_argument("--record", action="store_true",
                     help="store the table in the model directory's metrics.json and rewrite its card "
                          "(with training/model_card_notes.md) so that the card quotes this run")
