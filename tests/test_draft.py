@@ -25,7 +25,8 @@ def drafted(tiny_context, tmp_path_factory):  # noqa: F811
     held.write_text("\n".join(r["text"] for r in load_records(d / "train.jsonl")[:40]) + "\n", encoding="utf-8")
     r = subprocess.run([sys.executable, str(ROOT / "training" / "distill.py"), "--teacher", str(d / "model"),
                         "--train", str(d / "train.jsonl"), "--layers", "1", "--epochs", "1", "--kd-epochs", "1",
-                        "--rank", "2", "--threads", "1", "--out", str(out), "--work", str(out.parent / "work"),
+                        "--rank", "2", "--threads", "1", "--check", "baseline-tfidf", "--out", str(out),
+                        "--work", str(out.parent / "work"),
                         "--calibrate", str(d / "dev.jsonl"), "--target", "0.9", "--macro-f1-gap", "0.3", "--extra",
                         "--cost-text", str(held)],
                        capture_output=True, text=True, timeout=900)

@@ -8,9 +8,9 @@
 Paths (``Tagger.path_name``):
 
 ``fp32``       the reference: PyTorch float32, LoRA unmerged. Used for training and saving.
-``bf16``       the default where the CPU computes bfloat16 natively (AMX or AVX-512 BF16): LoRA
-               merged into the weights, the encoder cast to bfloat16 once, pooling and both heads
-               (and the context layer) in float32. On other CPUs the default is ``fp32``.
+``bf16``       the default precision where the CPU computes bfloat16 natively (AMX or AVX-512 BF16):
+               LoRA merged into the weights, the encoder cast to bfloat16 once, pooling and both heads
+               (and the context layer) in float32. On other CPUs the default precision is ``fp32``.
 ``torch-int8`` ``fast=True``: dynamic int8 quantization of the encoder's Linear layers.
 ``onnx-int8``  ``backend="onnx"``: the merged encoder with mean pooling exported to ONNX, fused by
                ONNX Runtime's transformer optimizer, and its MatMuls quantized to int8 with
@@ -20,7 +20,9 @@ Paths (``Tagger.path_name``):
 ``draft+…``    a ``context`` model whose directory holds a draft encoder (a distilled student,
                :mod:`lawgov_nlp.models.draft`) runs it first on every sentence, in the precision of
                the path after the ``+`` (``bf16``, ``fp32`` or ``torch-int8``), and the full encoder
-               only on the sentences the draft leaves in doubt; ``draft=False`` turns it off.
+               only on the sentences the draft leaves in doubt; ``draft=False`` turns it off. It is
+               the default path of a model whose draft passed parity (the shipped model's does:
+               ``draft+bf16``), otherwise ``draft=True`` asks for it.
 
 The ``bf16`` path runs on oneDNN, which keeps a compiled kernel per input shape (1,024 by default).
 Length-sorted batches have many shapes, so that cache grew the process by about 150 MB over 100
