@@ -202,3 +202,35 @@ def test_partial_labels_unlabelled_sentences_are_context_without_loss(tiny_conte
     n_unlabelled = sum(r["dimension"] is None for r in partial)
     assert any(f"{n_unlabelled} of {len(rows)} training sentences are unlabelled" in m for m in logs)
     assert 0 <= res["dev"]["dimension_macro_f1"] <= 1 and (tmp_path / "model" / "lawgov_model.json").is_file()
+
+
+def test_documents_batched_through_the_context_layer_match_one_at_a_time(tiny_context, samples, monkeypatch):
+    import lawgov_nlp as lg
+    from lawgov_nlp.models import context
+    from lawgov_nlp.models.tagger import _as_input
+
+    d, _ = tiny_context
+    t = lg.load(d / "model")
+    docs = [[_as_input(s) for s in lg.read_file(p).sentences] for p in samples]
+    docs += [[s] for s in docs[0][:20]] + [[]]  # one-sentence documents and an empty one among them
+    together = t.predict_documents(docs)
+    monkeypatch.setattr(context, "CONTEXT_BATCH_DOCS", 1)
+    alone = t.predict_documents(docs)
+    assert [len(a[0]) for a in together] == [len(d) for d in docs]
+    for (d1, r1), (d2, r2) in zip(together, alone):
+        assert np.allclose(d1, d2, atol=1e-5) and np.allclose(r1, r2, atol=1e-5)
+    # the padding of a group reaches no document: a document's probabilities do not depend on its company
+    first = t.predict_documents(docs[:1])[0]
+    assert np.allclose(first[0], together[0][0], atol=1e-5)
+
+
+@pytest.mark.parametrize("lengths,slots,most", [([1] * 10, 4, 64), ([1, 2, 3, 50, 60], 100, 64),
+                                                ([5, 5, 5, 5], 100, 3), ([200], 100, 64), ([], 10, 2)])
+def test_context_groups_keep_within_their_bounds(lengths, slots, most):
+    from lawgov_nlp.models.context import _groups
+
+    groups = _groups(lengths, slots, most)
+    assert [i for g in groups for i in g] == list(range(len(lengths)))  # every document once, in order
+    for g in groups:
+        assert len(g) <= most
+        assert len(g) == 1 or len(g) * max(lengths[i] for i in g) <= slots
