@@ -1,5 +1,6 @@
 """The default path (the fastest that passed parity) against the float32 reference, on the real samples."""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,3 +138,34 @@ def test_shipped_draft_on_real_matches_its_recorded_parity(capsys):
     assert dim >= 0.98 and role >= 0.98 and reread < 0.3
     # the verdict decides the default path
     assert lg.load("lawgov-zh-small", threads=2).path_name.startswith("draft+") == bool(parity["passed"])
+
+
+def test_batches_built_from_kept_ids_equal_the_tokenizers(monkeypatch):
+    """The encoder's batches reuse the ids found while windowing: the same tensors as tokenizing again,
+    for short, long (windowed), mixed-script and traditional-script sentences and a heading pair."""
+    import json
+
+    import torch
+
+    from lawgov_nlp.models import encoder
+    from lawgov_nlp.models.base import load_base_tokenizer
+    from lawgov_nlp.models.settings import EncoderSettings
+
+    tok = load_base_tokenizer("bundled")
+    rows = (Path(__file__).resolve().parents[1] / "training" / "data" / "real.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(x)["text"] for x in rows if x][:120]
+    texts += ["依法行政" * 80, "2024年全市办理行政复议案件1,234件，ABC app上线。", "推進法治政府建設。", "。"]
+    for use_section in (False, True):
+        s = EncoderSettings(max_length=64, use_section=use_section)
+        items, _, _ = encoder.encode_items(tok, s, texts, [("一、基本情况",)] * len(texts))
+        kept = sum(x[3] is not None for x in items)
+        assert (kept == 0) if use_section else (0 < kept < len(items))  # windows and headings tokenize again
+        for a in range(0, len(items), 16):
+            got = encoder.tokenize_items(tok, s, items[a:a + 16])
+            want = encoder.tokenize_items(tok, s, [x[:3] for x in items[a:a + 16]])
+            assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+    # a tokenizer whose template is not [first] + ids + [last] is asked again
+    monkeypatch.setattr(tok, "padding_side", "left")
+    encoder._TEMPLATES.clear()
+    assert encoder._template(tok) is None
+    encoder._TEMPLATES.clear()

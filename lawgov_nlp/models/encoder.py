@@ -97,7 +97,9 @@ def encode_items(tokenizer, settings: EncoderSettings, texts: Sequence[str], sec
     Text goes in simplified script; the heading path (last levels) is the second segment when
     ``settings.use_section``. A sentence longer than the token budget becomes several
     overlapping windows (``owner`` maps each back to its sentence, ``weight`` is its length in
-    characters), so nothing is silently truncated.
+    characters), so nothing is silently truncated. An item is (text, heading text, heading ids,
+    token ids): the last is the text's ids when the item is a whole sentence without a heading, so
+    that :func:`tokenize_items` need not tokenize it again (None otherwise).
     """
     use_section = settings.use_section
     budget = max(8, settings.max_length - (settings.section_max_tokens if use_section else 0) - 4)
@@ -116,21 +118,69 @@ def encode_items(tokenizer, settings: EncoderSettings, texts: Sequence[str], sec
                 pieces.append((offs[a][0], offs[b - 1][1]))
                 if b == len(ids):
                     break
+        whole = ids if len(pieces) == 1 and not use_section else None
         for a, b in pieces:
             items.append((simp[i][a:b], ctx[i] if use_section else None,
-                          sec_ids[i][: settings.section_max_tokens] if sec_ids else None))
+                          sec_ids[i][: settings.section_max_tokens] if sec_ids else None, whole))
             owner.append(i)
             weight.append(max(1, b - a))
     return items, owner, weight
 
 
 def tokenize_items(tokenizer, settings: EncoderSettings, items):
-    """A padded batch (PyTorch tensors) for encoded items."""
+    """A padded batch (PyTorch tensors) for encoded items: built from the ids :func:`encode_items` kept
+    where every item has them and the tokenizer's template is known (the same ids as tokenizing again),
+    otherwise by the tokenizer."""
+    if not settings.use_section and all(len(x) > 3 and x[3] is not None for x in items):
+        batch = _batch_from_ids(tokenizer, [x[3] for x in items], settings.max_length)
+        if batch is not None:
+            return batch
     a = [x[0] for x in items]
     if settings.use_section:
         return tokenizer(a, text_pair=[x[1] for x in items], padding=True, truncation="only_second",
                          max_length=settings.max_length, return_tensors="pt")
     return tokenizer(a, padding=True, truncation=True, max_length=settings.max_length, return_tensors="pt")
+
+
+#: per tokenizer, whether it pads on the right and wraps a text's ids as ``[first] + ids + [last]``
+_TEMPLATES: dict[int, tuple | None] = {}
+
+
+def _template(tokenizer):
+    key = id(tokenizer)
+    if key not in _TEMPLATES:
+        found = None
+        try:
+            probe = "依法行政 2024年 ABC。"
+            bare = tokenizer(probe, add_special_tokens=False)["input_ids"]
+            full = tokenizer(probe)
+            ids = full["input_ids"]
+            if (tokenizer.padding_side == "right" and tokenizer.pad_token_id is not None and len(ids) == len(bare) + 2
+                    and ids[1:-1] == bare):
+                found = (ids[0], ids[-1], tokenizer.pad_token_id, "token_type_ids" in full)
+        except (AttributeError, TypeError, ValueError, KeyError):  # pragma: no cover - an unusual tokenizer
+            found = None
+        _TEMPLATES[key] = found
+    return _TEMPLATES[key]
+
+
+def _batch_from_ids(tokenizer, rows, max_length: int):
+    import torch
+
+    t = _template(tokenizer)
+    if t is None or max(len(r) for r in rows) + 2 > max_length:
+        return None
+    first, last, pad, types = t
+    width = max(len(r) for r in rows) + 2
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r) + 2] = torch.tensor([first, *r, last], dtype=torch.long)
+        mask[i, :len(r) + 2] = 1
+    out = {"input_ids": ids, "attention_mask": mask}
+    if types:
+        out["token_type_ids"] = torch.zeros_like(ids)
+    return out
 
 
 class EncoderTagger(SentenceTagger):
