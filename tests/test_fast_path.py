@@ -165,7 +165,11 @@ def test_batches_built_from_kept_ids_equal_the_tokenizers(monkeypatch):
             want = encoder.tokenize_items(tok, s, [x[:3] for x in items[a:a + 16]])
             assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
     # a tokenizer whose template is not [first] + ids + [last] is asked again
+    tok = load_base_tokenizer("bundled")
+    assert encoder._template(tok) is not None
     monkeypatch.setattr(tok, "padding_side", "left")
-    encoder._TEMPLATES.clear()
+    del tok._lawgov_template
     assert encoder._template(tok) is None
-    encoder._TEMPLATES.clear()
+    items, _, _ = encoder.encode_items(tok, EncoderSettings(max_length=64), ["依法行政。", "推进法治政府建设。"], None)
+    assert encoder.tokenize_items(tok, EncoderSettings(max_length=64), items)["input_ids"][0, 0] == tok.pad_token_id
+    del tok._lawgov_template  # probed again after the padding side is restored

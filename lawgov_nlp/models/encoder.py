@@ -142,26 +142,30 @@ def tokenize_items(tokenizer, settings: EncoderSettings, items):
     return tokenizer(a, padding=True, truncation=True, max_length=settings.max_length, return_tensors="pt")
 
 
-#: per tokenizer, whether it pads on the right and wraps a text's ids as ``[first] + ids + [last]``
-_TEMPLATES: dict[int, tuple | None] = {}
+#: the attribute a tokenizer keeps its probed template in: (first id, last id, pad id, has token types),
+#: or None where it does not pad on the right or wrap a text's ids as ``[first] + ids + [last]``
+_TEMPLATE_ATTR = "_lawgov_template"
 
 
 def _template(tokenizer):
-    key = id(tokenizer)
-    if key not in _TEMPLATES:
+    if _TEMPLATE_ATTR in vars(tokenizer):
+        return vars(tokenizer)[_TEMPLATE_ATTR]
+    found = None
+    try:
+        probe = "依法行政 2024年 ABC。"
+        bare = tokenizer(probe, add_special_tokens=False)["input_ids"]
+        full = tokenizer(probe)
+        ids = full["input_ids"]
+        if (tokenizer.padding_side == "right" and tokenizer.pad_token_id is not None and len(ids) == len(bare) + 2
+                and ids[1:-1] == bare):
+            found = (ids[0], ids[-1], tokenizer.pad_token_id, "token_type_ids" in full)
+    except (AttributeError, TypeError, ValueError, KeyError):  # pragma: no cover - an unusual tokenizer
         found = None
-        try:
-            probe = "依法行政 2024年 ABC。"
-            bare = tokenizer(probe, add_special_tokens=False)["input_ids"]
-            full = tokenizer(probe)
-            ids = full["input_ids"]
-            if (tokenizer.padding_side == "right" and tokenizer.pad_token_id is not None and len(ids) == len(bare) + 2
-                    and ids[1:-1] == bare):
-                found = (ids[0], ids[-1], tokenizer.pad_token_id, "token_type_ids" in full)
-        except (AttributeError, TypeError, ValueError, KeyError):  # pragma: no cover - an unusual tokenizer
-            found = None
-        _TEMPLATES[key] = found
-    return _TEMPLATES[key]
+    try:
+        setattr(tokenizer, _TEMPLATE_ATTR, found)
+    except AttributeError:  # pragma: no cover - a tokenizer without attributes: probed each time
+        pass
+    return found
 
 
 def _batch_from_ids(tokenizer, rows, max_length: int):
