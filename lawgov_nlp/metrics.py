@@ -60,6 +60,12 @@ def label_agreement(a: Sequence[Any], b: Sequence[Any]) -> tuple[float, float]:
             sum(x.role == y.role for x, y in zip(a, b)) / n)
 
 
+def macro_f1_gap(m: dict, ref: dict, ref_prefix: str = "") -> float:
+    """The larger of the dimension and role macro-F1 differences between two :func:`tagging_metrics`
+    results (``ref``'s keys may carry a prefix, as a row holding both does: ``"ref_"``)."""
+    return max(abs(m[f"{h}_macro_f1"] - ref[f"{ref_prefix}{h}_macro_f1"]) for h in ("dimension", "role"))
+
+
 def tune_thresholds(dim_p, role_p, records: Sequence[dict], scheme, current: Any = None) -> dict:
     """Secondary-dimension and problem thresholds that maximise F1 on the given (dev) data.
 

@@ -343,7 +343,7 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_tex
     and on ``split`` where there is none."""
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
-    from lawgov_nlp.metrics import label_agreement, tagging_metrics
+    from lawgov_nlp.metrics import label_agreement, macro_f1_gap as f1_gap, tagging_metrics
     from lawgov_nlp.models.draft import PARITY_MACRO_F1
 
     if macro_f1_gap is None:
@@ -368,7 +368,7 @@ def calibrate(model_dir: Path, split: str, threads: int, target: float, cost_tex
             dec = fast.decide(*fast.predict_records(recs))
             ad, ar = label_agreement(dec, rdec)
             m = tagging_metrics(recs, dec, ref.scheme)
-            gap = max(abs(m[f"{h}_macro_f1"] - rm[f"{h}_macro_f1"]) for h in ("dimension", "role"))
+            gap = f1_gap(m, rm)
             share = fast.draft_stats["reread"] / max(1, fast.draft_stats["sentences"])
             rows.append((with_check, margin, ad, ar, share, gap))
             print(f"{'with' if with_check else 'without'} the second opinion, margin {margin:.2f}: same dimension "

@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))  # distill.py: the unlabelled text the draft never read
+from lawgov_nlp.metrics import macro_f1_gap  # noqa: E402
 # the parity bounds (same labels on dev + real; largest macro-F1 gap on each of dev, test and real)
 from lawgov_nlp.models.draft import PARITY_AGREEMENT as AGREEMENT, PARITY_MACRO_F1 as MACRO_F1  # noqa: E402
 OPTIONS = {"default": {}, "draft": {"draft": True}, "full-bf16": {"draft": False}, "student": {"draft": True},
@@ -44,8 +45,7 @@ def verdict(rows: list[dict]) -> dict:
     agree = [r for s, r in by.items() if s in ("dev", "real")]
     n = sum(r["sentences"] for r in agree)
     same = {h: sum(r[f"same_{h}"] * r["sentences"] for r in agree) / n for h in ("dimension", "role")} if n else {}
-    worst = max((abs(r[f"{h}_macro_f1"] - r[f"ref_{h}_macro_f1"]) for r in rows for h in ("dimension", "role")),
-                default=1.0)
+    worst = max((macro_f1_gap(r, r, "ref_") for r in rows), default=1.0)
     passed = bool(same) and min(same.values()) >= AGREEMENT and worst <= MACRO_F1 and \
         {"dev", "test", "real"} <= set(by)
     return {"same_dev_real": same, "largest_macro_f1_gap": worst, "passed": passed,
