@@ -217,11 +217,13 @@ def test_a_draft_that_passed_parity_is_the_default(drafted, tmp_path):
     passed = tmp_path / "passed"
     shutil.copytree(m, passed)
     t = lg.load(passed, exact=True, threads=1)
-    t.draft.info["parity"] = {**verdict(rows), "rows": rows}
+    t.draft.info["parity"] = {**verdict(rows), "rows": rows, "measured": "2026-12-06",
+                              "machine": "AMD EPYC (AVX-512 BF16, no AMX), 2 logical CPUs"}
     t.save(passed)
     assert lg.load(passed, threads=1).path_name.startswith("draft+")
     card = (passed / "README.md").read_text(encoding="utf-8")
     assert "## Draft encoder" in card and "it **passes**, so it is the default path" in card
+    assert "2026-12-06, on AMD EPYC (AVX-512 BF16, no AMX), 2 logical CPUs): it **passes**" in card
     assert "| real (100) | 0.9950 | 0.9920 | 0.9000 (0.9020) | 0.9500 (0.9530) | – |" in card
     assert not lg.load(passed, threads=1, draft=False).path_name.startswith("draft+")
     assert lg.load(passed, threads=1, exact=True).path_name == "fp32"

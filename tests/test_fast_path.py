@@ -28,6 +28,23 @@ def test_path_choice_and_errors(monkeypatch):
         choose_path(fast=True, exact=True)
 
 
+@pytest.mark.parametrize("flags, says", [("fpu avx512f avx512_bf16 amx_bf16 amx_tile", "(AMX)"),
+                                         ("fpu avx512f avx512_vnni avx512_bf16", "(AVX-512 BF16, no AMX)"),
+                                         ("fpu avx2 fma", "(no native bfloat16)")])
+def test_machine_description_names_the_cpu_and_its_bfloat16(monkeypatch, tmp_path, flags, says):
+    from lawgov_nlp.models import backends
+
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"processor\t: 0\nmodel name\t: Some CPU 9000\nflags\t\t: {flags}\n", encoding="utf-8")
+    real_open = open
+
+    def fake_open(path, *a, **k):
+        return real_open(info if str(path) == "/proc/cpuinfo" else path, *a, **k)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert backends.machine_description().startswith(f"Some CPU 9000 {says}, ")
+
+
 def test_default_path_matches_the_reference_on_real(tmp_path):
     ref = lg.load("lawgov-zh-small", exact=True, threads=2)
     fast = lg.load("lawgov-zh-small", threads=2)

@@ -68,6 +68,24 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def machine_description() -> str:
+    """The CPU model, what it has for bfloat16 (which decides the default path's speed and, since the
+    kernels round differently, its exact labels), and the logical CPUs; for benchmark records."""
+    model = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    flags = cpu_flags()
+    bf16 = ("AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags
+            else "no native bfloat16")
+    return f"{model} ({bf16}), {os.cpu_count()} logical CPUs"
+
+
 def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 matrix products natively (AMX-BF16 or AVX-512 BF16) and
     torch's oneDNN can use it; on other CPUs bfloat16 is emulated and slower than float32."""
@@ -297,5 +315,5 @@ class OnnxNetwork:
         return self
 
 
-__all__ = ["BACKENDS", "choose_path", "native_bf16", "prepare_network", "onnx_encoder_file", "build_onnx",
+__all__ = ["BACKENDS", "choose_path", "machine_description", "native_bf16", "prepare_network", "onnx_encoder_file", "build_onnx",
            "OnnxNetwork", "ONNX_EXCLUDE"]

@@ -63,7 +63,7 @@ def _draft(draft: Any) -> list[str]:
     par = info.get("parity")
     if isinstance(par, dict) and par.get("rows"):
         out += [f"Parity with the float32 reference (`{par.get('command', 'parity.py --record')}`, "
-                f"{par.get('measured', '?')}): it **{'passes' if par.get('passed') else 'does not pass'}**, so it is "
+                f"{par.get('measured', '?')}{', on ' + par['machine'] if par.get('machine') else ''}): it **{'passes' if par.get('passed') else 'does not pass'}**, so it is "
                 f"{'the default path' if par.get('passed') else 'not the default; `draft=True` / `--draft` runs it'}.", "",
                 "| split | same dimension | same role | dimension macro-F1 (reference) | role macro-F1 (reference) | re-read |",
                 "|---|---|---|---|---|---|"]

@@ -100,6 +100,10 @@ def main() -> None:
     from lawgov_nlp.data.corpus import load_records
     from lawgov_nlp.metrics import label_agreement, tagging_metrics
 
+    from lawgov_nlp.models.backends import machine_description
+
+    machine = machine_description()  # bfloat16 kernels round differently on AMX and on AVX-512 BF16
+    print(f"parity with the float32 reference, model {a.model}, {a.threads} threads, on {machine}")
     ref = lg.load(a.model, exact=True, threads=a.threads)
     taggers = {v: lg.load(a.model, threads=a.threads, **OPTIONS[v]) for v in a.variants.split(",")}
     if "student" in taggers:
@@ -153,7 +157,7 @@ def main() -> None:
         t.draft.info["parity"] = {**verdict(rows["draft"]), "rows": rows["draft"],
                                   "held_out_text": [r for r in held if r["variant"] == "draft"],
                                   "command": "python training/benchmarks/parity.py --record",
-                                  "measured": datetime.date.today().isoformat()}
+                                  "measured": datetime.date.today().isoformat(), "machine": machine}
         t.save(t.path)
         from lawgov_nlp.models.card import write_card
 

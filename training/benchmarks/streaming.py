@@ -120,8 +120,11 @@ def main() -> None:
             results.append(r)
             print(json.dumps(r), flush=True)
     base = results[0]
+    from lawgov_nlp.models.backends import machine_description
+
     print(f"\n`python training/benchmarks/streaming.py --docs {a.docs} --threads {a.threads} --cache {a.cache}"
-          f"{' --draft' if a.draft else ''}` (model {a.model}; {len(SOURCES)} source reports dealt in turn)\n")
+          f"{' --draft' if a.draft else ''}` (model {a.model}; {len(SOURCES)} source reports dealt in turn; "
+          f"on {machine_description()})\n")
     print("| documents | sentences | wall (s) | sentences/s | s per document | × time of the first size per document | peak RSS (MB) | RSS after 10 % / at end (MB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:

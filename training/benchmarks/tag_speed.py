@@ -162,27 +162,11 @@ def run_variant(name: str, model: str, repeat: int, threads: int, copies: int, w
             "kind": getattr(t, "kind", ""), "run": getattr(t, "path_name", "")}
 
 
-def _machine() -> str:
-    model = "?"
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    from lawgov_nlp.models.backends import cpu_flags
-
-    flags = cpu_flags()  # what decides the bfloat16 path's speed: AMX tiles, AVX-512 BF16, or neither
-    bf16 = ("AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags
-            else "no native bfloat16")
-    return f"{model} ({bf16}), {os.cpu_count()} logical CPUs"
-
-
 def record(a, results: list[dict], base: float | None) -> None:
     """Put this run's table into the model's metrics.json ("speed") and rewrite its card."""
     import datetime
 
+    from lawgov_nlp.models.backends import machine_description
     from lawgov_nlp.models.card import write_card
     from lawgov_nlp.models.contract import read_metrics
     from lawgov_nlp.models.registry import resolve
@@ -194,7 +178,7 @@ def record(a, results: list[dict], base: float | None) -> None:
         "command": cmd, "measured": datetime.date.today().isoformat(), "threads": a.threads, "repeat": a.repeat,
         "what": f"read + segment + tag of {a.what} ({results[0]['sentences'] if results else 0} sentences), "
                 "each pass with a cold vector cache",
-        "machine": _machine(),
+        "machine": machine_description(),
         "rows": [{**r, "ratio": (r["median_sps"] / base) if base else None} for r in results]}
     tmp = d / "metrics.json.part"
     tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -242,10 +226,12 @@ def main() -> None:
             print(f"{v}: failed\n{r.stderr[-2000:]}", file=sys.stderr)
             continue
         results.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    from lawgov_nlp.models.backends import machine_description
+
     base = next((r["median_sps"] for r in results if r["variant"] == "naive"), None)
     print(f"end-to-end tagging (read + segment + tag) of {a.what} "
           f"({results[0]['sentences'] if results else 0} sentences), {a.threads} threads, {a.repeat} timed passes "
-          f"after a warm-up; model {a.model}")
+          f"after a warm-up; model {a.model}; on {machine_description()}")
     print("| variant | runs as | sentences/s (median) | min–max | peak RSS MB | × naive | re-read by the full encoder |")
     print("|---|---|---|---|---|---|---|")
     if a.record:
