@@ -234,3 +234,47 @@ def test_context_groups_keep_within_their_bounds(lengths, slots, most):
     for g in groups:
         assert len(g) <= most
         assert len(g) == 1 or len(g) * max(lengths[i] for i in g) <= slots
+
+
+def test_context_model_as_encoder_from_and_fold_hook(tiny_context, tmp_path):
+    """Stage 2 trained again on a context model's own encoder (as lopo_paths.py does): the vectors are
+    that encoder's, each leave-one-out fold reaches the hook once, and tagging the left-out document
+    with the fold's layers reproduces training's own leave-one-out figures."""
+    import lawgov_nlp as lg
+    from lawgov_nlp.data import load_records
+    from lawgov_nlp.errors import LawgovError
+    from lawgov_nlp.metrics import tagging_metrics
+    from lawgov_nlp.train import ContextConfig
+    from lawgov_nlp.train.context import train_context
+
+    d, _ = tiny_context
+    t = lg.load(d / "model", exact=True, threads=1)
+    loro = load_records(d / "loro.jsonl")
+    decided = [None] * len(loro)
+    seen = []
+
+    def hook(name, k, net, thresholds, rows):
+        seen.append((name, k, len(rows)))
+        t.context_net, t.thresholds = net, thresholds
+        t.clear_caches()
+        recs = [loro[i] for i in rows]
+        for i, dec in zip(rows, t.decide(*t.predict_records(recs))):
+            decided[i] = dec
+
+    cfg = ContextConfig(train=str(d / "train.jsonl"), dev=str(d / "dev.jsonl"), output_dir=str(tmp_path / "again"),
+                        encoder_from=str(d / "model"), context={"hidden": 32}, epochs=2, threads=1,
+                        loro_train={"loro": str(d / "loro.jsonl")})
+    res = train_context(cfg, log=lambda m: None, progress=False, fold_hook=hook)
+    n_docs = len({r["doc_id"] for r in loro})
+    assert [(n, k) for n, k, _ in seen] == [("loro", k) for k in range(n_docs)]
+    assert sum(n for _, _, n in seen) == len(loro) and None not in decided
+    m = tagging_metrics(loro, decided, t.scheme)
+    assert abs(m["dimension_macro_f1"] - res["loro"]["dimension_macro_f1"]) < 0.02
+    assert abs(m["role_macro_f1"] - res["loro"]["role_macro_f1"]) < 0.02
+    assert not (tmp_path / ".again.vectors").exists() or any((tmp_path / ".again.vectors").iterdir())
+    assert not (d / ".model.vectors").exists()  # nothing written beside the model it read
+    # a tagger of another kind is still refused as stage 1
+    with pytest.raises(LawgovError, match="stage 1 must be an encoder model"):
+        train_context(ContextConfig(train=str(d / "train.jsonl"), dev=str(d / "dev.jsonl"), output_dir=str(tmp_path / "x"),
+                                    encoder_from="keywords", context={"hidden": 32}, epochs=1, threads=1),
+                      log=lambda m: None, progress=False)

@@ -209,8 +209,14 @@ def augment_document(doc, vec, dims, roles, stacked, aug: dict, rng: random.Rand
 
 # --------------------------------------------------------------------------- training
 def train_context(config: ContextConfig | str, *, resume: bool = True, log: Callable[[str], None] = print,
-                  progress: bool = True) -> dict:
-    """Train a context model as the config says; returns the metrics (also in ``<output_dir>/metrics.json``)."""
+                  progress: bool = True, fold_hook: Callable[..., None] | None = None) -> dict:
+    """Train a context model as the config says; returns the metrics (also in ``<output_dir>/metrics.json``).
+
+    ``encoder_from`` may name a context model: its own encoder gives the vectors (stage 1 as shipped),
+    so its context layers can be trained again, for instance to measure another path leave-one-out.
+    ``fold_hook(name, k, net, thresholds, rows)`` is called after each leave-one-document-out fold with
+    the context layers trained without document ``k`` of ``loro_train[name]``, their thresholds, and
+    the indices of that document's records in the file."""
     import numpy as np
     import torch
 
@@ -267,9 +273,12 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
             train_encoder(s1, resume=resume, log=log, progress=progress)
             stage1_seconds = time.time() - t1
     encoder = load(enc_dir, threads=threads, batch_size=64, exact=True)  # vectors of the float32 reference
-    if encoder.kind != "encoder" or encoder.settings.use_section:
-        raise LawgovError(f"{enc_dir}: stage 1 must be an encoder model trained without the heading prefix")
-    enc_metrics = json.loads((enc_dir / "metrics.json").read_text(encoding="utf-8")) if (enc_dir / "metrics.json").is_file() else {}
+    from_context = encoder.kind == "context" and bool(cfg.encoder_from)  # a context model's own encoder
+    if not (encoder.kind == "encoder" or from_context) or encoder.settings.use_section:
+        raise LawgovError(f"{enc_dir}: stage 1 must be an encoder model trained without the heading prefix "
+                          "(or, with encoder_from, a context model)")
+    enc_metrics = json.loads((enc_dir / "metrics.json").read_text(encoding="utf-8")) \
+        if (enc_dir / "metrics.json").is_file() and not from_context else {}
     stage1_ran_here = stage1_seconds > 0
     stage1_seconds = stage1_seconds or float(enc_metrics.get("train_seconds") or 0.0)
 
@@ -281,7 +290,8 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
     for name, recs in all_records.items():
         docs[name], dims[name], roles[name], _ = _docs_and_labels(recs, scheme)
     # cached beside the encoder: every context layer trained on this encoder reuses them
-    vectors = _vectors(_VectorSource(encoder), docs, enc_dir.parent / f".{enc_dir.name}.vectors", log)
+    cache_dir = (out.parent / f".{out.name}.vectors") if from_context else (enc_dir.parent / f".{enc_dir.name}.vectors")
+    vectors = _vectors(_VectorSource(encoder), docs, cache_dir, log)
     feats = {name: [structure_features(d) for d in ds] for name, ds in docs.items()}
     stacked, tfidf_full = (None, None)
     if cfg.context.stack_tfidf:
@@ -428,6 +438,8 @@ def train_context(config: ContextConfig | str, *, resume: bool = True, log: Call
                 dp_all[i], rp_all[i] = dp[row], rp[row]
             for i, d in zip(idx, dec_k.decide(dp, rp)):
                 decided[i] = d
+            if fold_hook is not None:
+                fold_hook(name, k, net_k, dec_k.thresholds, idx)
         results[name] = {**tagging_metrics(loro[name], decided, scheme), "protocol": "leave-one-document-out",
                          "documents": n_docs}
         log(f"{name} (leave-one-document-out, {n_docs} documents): dimension macro-F1 "
