@@ -62,8 +62,9 @@ def _draft(draft: Any) -> list[str]:
            f"{', or where the TF-IDF second opinion disagrees' if draft.get('check') else ''}).", ""]
     par = info.get("parity")
     if isinstance(par, dict) and par.get("rows"):
+        where = f", on {par['machine']}" if par.get("machine") else ""  # bfloat16 rounds by CPU
         out += [f"Parity with the float32 reference (`{par.get('command', 'parity.py --record')}`, "
-                f"{par.get('measured', '?')}{', on ' + par['machine'] if par.get('machine') else ''}): it **{'passes' if par.get('passed') else 'does not pass'}**, so it is "
+                f"{par.get('measured', '?')}{where}): it **{'passes' if par.get('passed') else 'does not pass'}**, so it is "
                 f"{'the default path' if par.get('passed') else 'not the default; `draft=True` / `--draft` runs it'}.", "",
                 "| split | same dimension | same role | dimension macro-F1 (reference) | role macro-F1 (reference) | re-read |",
                 "|---|---|---|---|---|---|"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -47,10 +48,12 @@ def main() -> None:
     from lawgov_nlp.train.config import load_config
     from lawgov_nlp.train.context import train_context
 
-    model_dir = Path(resolve(a.model))
-    cfg = load_config(a.config)
-    if not cfg.loro_train:
-        raise SystemExit(f"{a.config}: names no loro_train documents to leave out")
+    model_dir = Path(resolve(a.model)).resolve()
+    config = Path(a.config).resolve()
+    os.chdir(ROOT)  # the config's paths are relative to the repository root
+    cfg = load_config(config)
+    if getattr(cfg, "kind", None) != "context" or not cfg.loro_train:
+        raise SystemExit(f"{config}: not a context-model config with loro_train documents to leave out")
     ref = lg.load(model_dir, exact=True, threads=a.threads)
     taggers = {"reference": ref, **{v: lg.load(model_dir, threads=a.threads, **OPTIONS[v]) for v in a.variants.split(",")}}
     records = {name: load_records(path, ref.scheme) for name, path in cfg.loro_train.items()}
@@ -78,11 +81,11 @@ def main() -> None:
         trained = train_context(run_cfg, log=lambda m: print(m, file=sys.stderr, flush=True), progress=False,
                                 fold_hook=fold)
     minutes = (time.time() - t0) / 60
-    print(f"leave-one-report-out for each path, model {model_dir.name}, stage 2 of {Path(a.config).name} trained "
+    print(f"leave-one-report-out for each path, model {model_dir.name}, stage 2 of {config.name} trained "
           f"again on its encoder's vectors ({minutes:.1f} min, {a.threads} threads, on {machine_description()})")
     print("| split | path | runs as | dimension macro-F1 | role macro-F1 | plan F1 | problem F1 | same dimension as the reference | same role | re-read |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    out = {"model": str(model_dir), "config": a.config, "minutes": round(minutes, 1), "machine": machine_description(),
+    out = {"model": str(model_dir), "config": str(config), "minutes": round(minutes, 1), "machine": machine_description(),
            "rows": []}
     for name, recs in records.items():
         for tn, t in taggers.items():
