@@ -57,29 +57,26 @@ ONNX_EXCLUDE: tuple[str, ...] = (r"layer\.\d+/output/dense/MatMul",)  # the FFN 
 # FFN output 0.975, attention 0.928, both 0.988 (and slower than float32)
 
 
-def cpu_flags() -> set[str]:
+def _cpuinfo(field: str) -> str | None:
+    """The value of the first ``field`` line of /proc/cpuinfo (None where there is none)."""
     try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
             for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if line.startswith(field):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def cpu_flags() -> set[str]:
+    return set((_cpuinfo("flags") or "").split())
 
 
 def machine_description() -> str:
     """The CPU model, what it has for bfloat16 (which decides the default path's speed and, since the
     kernels round differently, its exact labels), and the logical CPUs; for benchmark records."""
-    model = "?"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = _cpuinfo("model name") or "?"
     flags = cpu_flags()
     bf16 = ("AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags
             else "no native bfloat16")

@@ -10,7 +10,7 @@ shipped config is run again on the vectors of the model's own encoder (``encoder
 itself, so the encoder is the shipped one and the draft still belongs to it), and after each fold
 every path tags the left-out report with that fold's layers and thresholds: the reference
 (``exact=True``) and each variant (``default``: ``lg.load(model)``, the path users get;
-``full-bf16``: ``draft=False``; ``draft``: ``draft=True``). The 308 sentences' decisions are pooled
+``full-bf16``: ``draft=False``; ``draft``: ``draft=True``; ``onnx`` and ``int8`` as in parity.py). The 308 sentences' decisions are pooled
 per path, scored against the gold labels, and compared with the reference's.
 
 A run trains 3 folds plus the final layers (5 members each) into a temporary folder, removed at the
@@ -28,7 +28,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTIONS = {"default": {}, "draft": {"draft": True}, "full-bf16": {"draft": False}}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from parity import OPTIONS as PARITY_OPTIONS  # noqa: E402 - the load options of each path
+
+#: the paths that run as loaded (parity.py's ``student`` changes the draft after loading)
+OPTIONS = {k: PARITY_OPTIONS[k] for k in ("default", "draft", "full-bf16", "onnx", "int8")}
 
 
 def main() -> None:
@@ -39,6 +43,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, help="also write the results as JSON")
     a = ap.parse_args()
+    unknown = sorted(set(a.variants.split(",")) - set(OPTIONS))
+    if unknown:
+        raise SystemExit(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(OPTIONS)}")
 
     import lawgov_nlp as lg
     from lawgov_nlp.data.corpus import load_records
